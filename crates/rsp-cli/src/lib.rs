@@ -4,6 +4,7 @@
 //! maps their errors to exit codes (0 success, 1 runtime failure, 2 configuration or usage error).
 
 pub mod admin;
+pub mod catalogue;
 pub mod config;
 pub mod serve;
 
@@ -46,6 +47,28 @@ pub enum Command {
     /// The store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The SGP.02 function catalogue: every ES1, ES2, ES3, ES4, ES4A and ES7 function.
+    Catalogue(CatalogueArgs),
+}
+
+/// `rsp catalogue`
+#[derive(Debug, Args)]
+pub struct CatalogueArgs {
+    /// Print the catalogue as JSON (one object per function).
+    #[arg(long, conflicts_with_all = ["wsdl", "xsd"])]
+    pub json: bool,
+    /// Print the generated WSDL of one interface (es1, es2, es3, es4, es4a, es7).
+    #[arg(long, value_name = "INTERFACE", conflicts_with = "xsd")]
+    pub wsdl: Option<String>,
+    /// Print the generated XSD of one interface.
+    #[arg(long, value_name = "INTERFACE")]
+    pub xsd: Option<String>,
+    /// Endpoint URL written into the WSDL's service port.
+    #[arg(long, default_value = "https://localhost:8443")]
+    pub endpoint: String,
+    /// Message namespace of the generated WSDL/XSD.
+    #[arg(long, default_value = rsp_sgp02::DEFAULT_NAMESPACE)]
+    pub namespace: String,
 }
 
 /// `rsp pki …`
@@ -126,7 +149,9 @@ pub fn main_with_args(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "rsp failed");
+            if !matches!(e, CliError::Usage(_)) {
+                tracing::error!(error = %e, "rsp failed");
+            }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
@@ -201,6 +226,7 @@ async fn run(command: Command, config: Config) -> Result<(), CliError> {
             print!("{text}");
             Ok(())
         }
+        Command::Catalogue(args) => catalogue::run(&args),
         Command::Store(StoreCommand::Migrate) => {
             std::fs::create_dir_all(&config.data_dir)
                 .map_err(CliError::io("creating the data dir"))?;
@@ -212,6 +238,13 @@ async fn run(command: Command, config: Config) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// Writes to stdout; a closed pipe (`rsp catalogue | head`) ends the output quietly instead of panicking.
+pub(crate) fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn init_tracing(config: &Config) {

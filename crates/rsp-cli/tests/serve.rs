@@ -259,3 +259,45 @@ fn help_lists_the_commands() {
         assert!(text.contains(cmd), "{text}");
     }
 }
+
+#[test]
+fn catalogue_table_json_wsdl_and_xsd() {
+    let out = rsp().arg("catalogue").output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.lines().next().unwrap().starts_with("INTERFACE"));
+    assert!(table.contains("EnableProfile"));
+    assert!(table.trim_end().ends_with("85 functions"), "{table}");
+
+    let out = rsp().args(["catalogue", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 85);
+    for key in ["interface", "function", "pattern", "roles"] {
+        assert!(
+            rows.iter().all(|r| r.get(key).is_some()),
+            "every row has {key}"
+        );
+    }
+    let es4: Vec<_> = rows.iter().filter(|r| r["interface"] == "ES4").collect();
+    assert_eq!(es4.len(), 23);
+
+    let out = rsp().args(["catalogue", "--wsdl", "es4"]).output().unwrap();
+    assert!(out.status.success());
+    let wsdl = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        wsdl.contains("ES4SmSrService") && wsdl.contains("EnableProfile"),
+        "{wsdl}"
+    );
+    let out = rsp().args(["catalogue", "--xsd", "ES4A"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("ES4A-SetPLMARequest")
+    );
+
+    let out = rsp().args(["catalogue", "--wsdl", "es9"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown interface"));
+}

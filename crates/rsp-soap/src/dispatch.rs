@@ -66,6 +66,8 @@ pub enum Inbound {
         base: Option<BaseRequest>,
         /// SHA-256 of the canonical body (for idempotency: same identifier, same request).
         request_hash: [u8; 32],
+        /// The EID and ICCID the request names at its top level (for logs and tracing spans).
+        subject: Subject,
     },
     /// A one-way notification.
     Notification {
@@ -85,6 +87,26 @@ pub enum Inbound {
         /// The message's addressing headers.
         addressing: Addressing,
     },
+}
+
+/// The eUICC and profile a request is about, when it names them at its top level.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subject {
+    /// `Eid` element text.
+    pub eid: Option<String>,
+    /// `Iccid` element text.
+    pub iccid: Option<String>,
+}
+
+impl Subject {
+    /// Reads `Eid` and `Iccid` from the body's children.
+    pub fn of(body: &Element) -> Self {
+        let text = |name: &str| body.child(name).map(|e| e.trimmed_text().to_string());
+        Self {
+            eid: text("Eid"),
+            iccid: text("Iccid"),
+        }
+    }
 }
 
 /// Whether an Action header names this body element (tolerating the variants real peers send: the `…Request`
@@ -184,6 +206,7 @@ pub fn classify(envelope: Envelope, endpoint: Option<Interface>) -> Result<Inbou
                 })
             } else {
                 let base = BaseRequest::read_fields(&body).ok();
+                let subject = Subject::of(&body);
                 let mut canonical = body;
                 canonical.ns = Some(rsp_sgp02::DEFAULT_NAMESPACE.to_string());
                 let request_hash: [u8; 32] = Sha256::digest(canonical.to_xml().as_bytes()).into();
@@ -194,6 +217,7 @@ pub fn classify(envelope: Envelope, endpoint: Option<Interface>) -> Result<Inbou
                     namespace: ns,
                     base,
                     request_hash,
+                    subject,
                 })
             }
         }

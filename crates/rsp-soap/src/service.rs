@@ -15,6 +15,7 @@ use rsp_store::{IdempotencyBegin, NewOutboxMessage, NewProcedure, ProcedureUpdat
 use rsp_types::codes::sgp02::status;
 use rsp_types::{FunctionExecutionStatus, Identity};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use crate::dispatch::{self, Inbound};
 use crate::envelope::{Addressing, EndpointReference, Envelope, Fault, FaultSubcode};
@@ -206,6 +207,7 @@ impl SoapService {
                 namespace,
                 base,
                 request_hash,
+                subject,
             } => {
                 let req = Received {
                     function,
@@ -215,7 +217,19 @@ impl SoapService {
                     base,
                     request_hash,
                 };
-                self.handle_request(req, caller, now).await
+                let fcid = req
+                    .base
+                    .as_ref()
+                    .map(|b| b.function_call_identifier.as_str().to_string());
+                let span = tracing::info_span!(
+                    "soap",
+                    function = %function.info().qualified_name(),
+                    fcid = fcid.as_deref().unwrap_or(""),
+                    eid = subject.eid.as_deref().unwrap_or(""),
+                    iccid = subject.iccid.as_deref().unwrap_or(""),
+                    caller = caller.as_ref().map(|c| c.name.as_str()).unwrap_or("unknown"),
+                );
+                self.handle_request(req, caller, now).instrument(span).await
             }
             Inbound::Notification {
                 function,
@@ -317,8 +331,6 @@ impl SoapService {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_else(|| caller.name.clone());
-        let span = tracing::info_span!("soap", function = %info.qualified_name(), fcid = %fcid, caller = %caller.name);
-        let _enter = span.enter();
 
         // Idempotency: the same FunctionCallIdentifier from the same caller is one call.
         let idem =

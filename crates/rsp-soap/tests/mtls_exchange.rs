@@ -402,7 +402,28 @@ async fn binding_end_to_end_over_mutual_tls() {
         .unwrap();
     assert_eq!(status_of(&r).status, ExecutionStatus::ExecutedSuccess);
 
-    // 8. A client without a certificate from the client CA cannot even connect.
+    // 8. The `/<interface>/<function>` URL form is accepted too (dispatch still follows the body).
+    let r = operator
+        .request::<fns::Es4EnableProfile>(
+            &format!("{es4}/EnableProfile"),
+            profile_request("fc-path", None),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status_of(&r).status, ExecutionStatus::ExecutedSuccess);
+    // ... but an interface that is not served here is refused.
+    let (status, text) = raw_post(
+        &manifest,
+        "operator1",
+        &format!("{}/es2", smsr.url),
+        envelope_with("x", "<x/>"),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("UnknownFunction"), "{text}");
+
+    // 9. A client without a certificate from the client CA cannot even connect.
     let ca = entity(&manifest, "tls/ca").cert.clone();
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {

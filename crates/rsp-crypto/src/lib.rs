@@ -11,6 +11,7 @@ pub mod kdf;
 pub mod pki;
 pub mod scp03;
 pub mod scp03t;
+pub mod scp80;
 pub mod seal;
 pub mod sgp26;
 pub mod x509;

@@ -177,7 +177,7 @@ async fn simulated_card_runs_sm_sr_scripts_over_psk_tls() {
     let shared = Arc::new(Mutex::new(card));
     let identity = PskIdentity::new(eid, isd_r.aid, key.id, scp81.version).unwrap();
     let client = CardClient::new(CardClientConfig::new(
-        identity.clone(),
+        identity,
         Psk::new(key.value.to_vec()).unwrap(),
     ))
     .unwrap();

@@ -10,7 +10,11 @@ use std::time::Duration;
 
 use rsp_sgp02::catalogue::Function;
 use rsp_sgp02::xml::Limits;
-use rsp_sgp02::{Bodies, FunctionId, ResponseBody};
+use rsp_sgp02::{Bodies, FunctionId, Interface, ResponseBody};
+use rsp_types::EntityId;
+use rsp_xmlsec::eis::SignedEisPart;
+use rsp_xmlsec::policy::MessageSecurity;
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::dispatch::{self, BodyKind, new_message_id};
@@ -58,6 +62,8 @@ pub struct SoapClient {
     from: EndpointReference,
     namespace: String,
     limits: Limits,
+    security: Option<Arc<MessageSecurity>>,
+    peer: Option<EntityId>,
 }
 
 impl SoapClient {
@@ -78,7 +84,37 @@ impl SoapClient {
             from,
             namespace: namespace.to_string(),
             limits: Limits::default(),
+            security: None,
+            peer: None,
         })
+    }
+
+    /// Enables WS-Security towards `peer` (its EntityId; None: unknown): outgoing messages are signed and
+    /// signed responses verified (the signer must carry `peer`'s EntityId) as `security`'s policy says.
+    pub fn with_message_security(
+        mut self,
+        security: Arc<MessageSecurity>,
+        peer: Option<EntityId>,
+    ) -> Self {
+        self.security = Some(security);
+        self.peer = peer;
+        self
+    }
+
+    /// Signs `xml` for `interface` when the policy says so.
+    fn secure(&self, xml: String, interface: Option<Interface>) -> Result<String, ClientError> {
+        let Some(security) = &self.security else {
+            return Ok(xml);
+        };
+        security
+            .sign_outbound(
+                &xml,
+                self.peer.as_ref(),
+                interface,
+                OffsetDateTime::now_utc(),
+            )
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|e| ClientError::Transport(format!("WS-Security: {e}")))
     }
 
     /// Sends a request of `F` to `url`. With `reply_to`, an asynchronous function answers [`Reply::Accepted`].
@@ -87,6 +123,29 @@ impl SoapClient {
         url: &str,
         body: F::Request,
         reply_to: Option<EndpointReference>,
+    ) -> Result<Reply<F::Response>, ClientError> {
+        self.request_inner::<F>(url, body, reply_to, None).await
+    }
+
+    /// [`Self::request`] for a body carrying an EIS (ES7 HandoverEUICC): the EUM-signed part is written with
+    /// its original bytes (`signed_eis`, kept since registration) so that the receiver can verify it.
+    pub async fn request_with_signed_eis<F: Function + Bodies>(
+        &self,
+        url: &str,
+        body: F::Request,
+        reply_to: Option<EndpointReference>,
+        signed_eis: &SignedEisPart,
+    ) -> Result<Reply<F::Response>, ClientError> {
+        self.request_inner::<F>(url, body, reply_to, Some(signed_eis))
+            .await
+    }
+
+    async fn request_inner<F: Function + Bodies>(
+        &self,
+        url: &str,
+        body: F::Request,
+        reply_to: Option<EndpointReference>,
+        signed_eis: Option<&SignedEisPart>,
     ) -> Result<Reply<F::Response>, ClientError> {
         let info = F::info();
         let message_id = new_message_id();
@@ -102,13 +161,19 @@ impl SoapClient {
             other_headers: Vec::new(),
             body: Some(F::wrap_request(body).encode(&self.namespace)),
         };
-        let (status, text) = self
-            .post(url, &envelope.to_xml(), &info.request_action())
-            .await?;
+        let mut xml = envelope.to_xml();
+        if let Some(part) = signed_eis {
+            xml = rsp_xmlsec::eis::splice(&xml, part).map_err(|e| ClientError::Unexpected {
+                status: 0,
+                message: e.to_string(),
+            })?;
+        }
+        let xml = self.secure(xml, Some(info.interface))?;
+        let (status, text) = self.post(url, &xml, &info.request_action()).await?;
         if status == 202 {
             return Ok(Reply::Accepted { message_id });
         }
-        let response = self.parse_response(status, &text)?;
+        let response = self.parse_response(status, &text, Some(info.interface))?;
         let body = ResponseBody::decode(F::ID, &response).map_err(|e| ClientError::Unexpected {
             status,
             message: format!("response body: {e}"),
@@ -140,29 +205,34 @@ impl SoapClient {
             other_headers: Vec::new(),
             body: Some(F::wrap_request(body).encode(&self.namespace)),
         };
-        let (status, text) = self
-            .post(url, &envelope.to_xml(), &info.request_action())
-            .await?;
+        let xml = self.secure(envelope.to_xml(), Some(info.interface))?;
+        let (status, text) = self.post(url, &xml, &info.request_action()).await?;
         match status {
             200 | 202 | 204 => Ok(()),
-            _ => Err(self
-                .parse_response(status, &text)
-                .err()
-                .unwrap_or(ClientError::Unexpected {
+            _ => Err(self.parse_response(status, &text, None).err().unwrap_or(
+                ClientError::Unexpected {
                     status,
                     message: text,
-                })),
+                },
+            )),
         }
     }
 
     /// Posts an already-built envelope (asynchronous responses from the outbox). 2xx is delivered.
+    /// Signed at delivery time when the policy says so (the Timestamp is fresh even after retries).
     pub async fn post_envelope(&self, url: &str, envelope_xml: &str) -> Result<u16, ClientError> {
-        let (status, text) = self.post(url, envelope_xml, "").await?;
+        let interface = Envelope::parse(envelope_xml, &self.limits)
+            .ok()
+            .and_then(|e| e.body)
+            .and_then(|b| dispatch::lookup(&b.name))
+            .map(|(f, _)| f.info().interface);
+        let xml = self.secure(envelope_xml.to_string(), interface)?;
+        let (status, text) = self.post(url, &xml, "").await?;
         if (200..300).contains(&status) {
             Ok(status)
         } else {
             Err(self
-                .parse_response(status, &text)
+                .parse_response(status, &text, None)
                 .err()
                 .unwrap_or(ClientError::Unexpected {
                     status,
@@ -192,10 +262,13 @@ impl SoapClient {
         Ok((status, text))
     }
 
+    /// Reads an answer; a (non-fault) response to a request on `interface` is checked against the WS-Security
+    /// policy: verified when signed, refused when unsigned and required.
     fn parse_response(
         &self,
         status: u16,
         text: &str,
+        interface: Option<Interface>,
     ) -> Result<rsp_sgp02::xml::Element, ClientError> {
         let env = Envelope::parse(text, &self.limits).map_err(|f| ClientError::Unexpected {
             status,
@@ -203,6 +276,29 @@ impl SoapClient {
         })?;
         if let Some(f) = env.fault() {
             return Err(ClientError::Fault(f));
+        }
+        if let (Some(security), Some(interface)) = (&self.security, interface) {
+            let peer = self.peer.as_ref();
+            let is_peer = |signer: &[u8]| {
+                peer.is_none_or(|p| {
+                    rsp_crypto::x509::Certificate::from_der(signer)
+                        .is_ok_and(|c| c.registered_ids().iter().any(|r| *r == p.to_string()))
+                })
+            };
+            security
+                .check_inbound(
+                    text,
+                    peer,
+                    Some(interface),
+                    env.has_security_header(),
+                    OffsetDateTime::now_utc(),
+                    &is_peer,
+                    false,
+                )
+                .map_err(|e| ClientError::Unexpected {
+                    status,
+                    message: format!("response refused by WS-Security: {e}"),
+                })?;
         }
         env.body.ok_or(ClientError::Unexpected {
             status,

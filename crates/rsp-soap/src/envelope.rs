@@ -21,6 +21,8 @@ pub const WSA_NONE: &str = "http://www.w3.org/2005/08/addressing/none";
 pub const WSA_REPLY: &str = "http://www.w3.org/2005/08/addressing/reply";
 /// Namespace of rsp's own fault subcodes.
 pub const RSP_FAULT_NS: &str = "urn:rsp:soap-fault";
+/// WS-Security 1.0 `wsse` namespace (the `Security` header and the WS-Security fault subcodes).
+pub const WSSE_NS: &str = rsp_xmlsec::ns::WSSE;
 
 /// A WS-Addressing endpoint reference (only its address matters to rsp).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,8 +152,18 @@ pub enum FaultSubcode {
     InvalidBody,
     /// The caller could not be identified from its TLS certificate.
     UnknownCaller,
-    /// WS-Security failure (message-level signature).
+    /// `wsse:InvalidSecurity`: the `wsse:Security` header is missing where required, malformed, does not cover
+    /// what it must, or the message is a replay.
     InvalidSecurity,
+    /// `wsse:UnsupportedAlgorithm`: an algorithm, transform or token type rsp does not accept.
+    UnsupportedAlgorithm,
+    /// `wsse:FailedAuthentication`: the signing certificate does not chain to a trust root or is not the TLS
+    /// client's.
+    FailedAuthentication,
+    /// `wsse:FailedCheck`: the signature does not verify.
+    FailedCheck,
+    /// `wsse:MessageExpired`: the Timestamp is outside the freshness window.
+    MessageExpired,
     /// Internal failure.
     InternalError,
 }
@@ -170,8 +182,47 @@ impl FaultSubcode {
             Self::InvalidBody => "InvalidBody",
             Self::UnknownCaller => "UnknownCaller",
             Self::InvalidSecurity => "InvalidSecurity",
+            Self::UnsupportedAlgorithm => "UnsupportedAlgorithm",
+            Self::FailedAuthentication => "FailedAuthentication",
+            Self::FailedCheck => "FailedCheck",
+            Self::MessageExpired => "MessageExpired",
             Self::InternalError => "InternalError",
         }
+    }
+
+    /// The namespace of the subcode QName: [`WSSE_NS`] for the WS-Security codes, [`RSP_FAULT_NS`] otherwise.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Self::InvalidSecurity
+            | Self::UnsupportedAlgorithm
+            | Self::FailedAuthentication
+            | Self::FailedCheck
+            | Self::MessageExpired => WSSE_NS,
+            _ => RSP_FAULT_NS,
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        if self.namespace() == WSSE_NS {
+            "wsse"
+        } else {
+            "rspf"
+        }
+    }
+}
+
+impl From<&rsp_xmlsec::wsse::WsSecurityError> for Fault {
+    /// The `env:Sender` fault answering a WS-Security refusal.
+    fn from(e: &rsp_xmlsec::wsse::WsSecurityError) -> Self {
+        use rsp_xmlsec::wsse::WsseFaultCode as W;
+        let subcode = match e.fault_code() {
+            W::InvalidSecurity => FaultSubcode::InvalidSecurity,
+            W::UnsupportedAlgorithm => FaultSubcode::UnsupportedAlgorithm,
+            W::FailedAuthentication => FaultSubcode::FailedAuthentication,
+            W::FailedCheck => FaultSubcode::FailedCheck,
+            W::MessageExpired => FaultSubcode::MessageExpired,
+        };
+        Fault::sender(subcode, e.to_string())
     }
 }
 
@@ -224,7 +275,11 @@ impl Fault {
         );
         if let Some(sub) = self.subcode {
             code = code.with_child(Element::new(Some(SOAP12_NS), "Subcode").with_child(
-                Element::new(Some(SOAP12_NS), "Value").with_text(format!("rspf:{}", sub.local())),
+                Element::new(Some(SOAP12_NS), "Value").with_text(format!(
+                    "{}:{}",
+                    sub.prefix(),
+                    sub.local()
+                )),
             ));
         }
         let mut text = Element::new(Some(SOAP12_NS), "Text").with_text(self.reason.clone());
@@ -250,7 +305,11 @@ impl Fault {
             &addressing,
             &[],
             Some(&self.to_element()),
-            &[("env", SOAP12_NS), ("rspf", RSP_FAULT_NS)],
+            &[
+                ("env", SOAP12_NS),
+                ("rspf", RSP_FAULT_NS),
+                ("wsse", WSSE_NS),
+            ],
         )
     }
 
@@ -284,7 +343,7 @@ impl Fault {
     }
 }
 
-const ALL_SUBCODES: [FaultSubcode; 11] = [
+const ALL_SUBCODES: [FaultSubcode; 15] = [
     FaultSubcode::MalformedMessage,
     FaultSubcode::ForbiddenDtd,
     FaultSubcode::MessageTooLarge,
@@ -295,6 +354,10 @@ const ALL_SUBCODES: [FaultSubcode; 11] = [
     FaultSubcode::InvalidBody,
     FaultSubcode::UnknownCaller,
     FaultSubcode::InvalidSecurity,
+    FaultSubcode::UnsupportedAlgorithm,
+    FaultSubcode::FailedAuthentication,
+    FaultSubcode::FailedCheck,
+    FaultSubcode::MessageExpired,
     FaultSubcode::InternalError,
 ];
 
@@ -429,9 +492,17 @@ impl Envelope {
     }
 }
 
-/// Headers rsp processes itself even when they are not WS-Addressing (WS-Security comes with its own issue).
-fn understood_header(_h: &Element) -> bool {
-    false
+/// Headers rsp processes itself even when they are not WS-Addressing: `wsse:Security` is always understood
+/// (C-31); whether it is verified depends on the WS-Security policy of the service.
+fn understood_header(h: &Element) -> bool {
+    h.is(WSSE_NS, "Security")
+}
+
+impl Envelope {
+    /// Whether the envelope carries a `wsse:Security` header.
+    pub fn has_security_header(&self) -> bool {
+        self.other_headers.iter().any(|h| h.is(WSSE_NS, "Security"))
+    }
 }
 
 fn write_envelope(
@@ -570,6 +641,24 @@ mod tests {
         );
         let no_body = format!("<s:Envelope xmlns:s=\"{SOAP12_NS}\"/>");
         assert!(Envelope::parse(&no_body, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn security_header_is_understood_and_faults_use_wsse_codes() {
+        let text = env(
+            &format!("<w:Security xmlns:w=\"{WSSE_NS}\" s:mustUnderstand=\"true\"/>"),
+            "<a/>",
+        );
+        let e = Envelope::parse(&text, &Limits::default()).unwrap();
+        assert!(e.has_security_header());
+        let f = Fault::sender(FaultSubcode::FailedCheck, "signature does not verify");
+        let xml = f.to_envelope_xml(None);
+        assert!(xml.contains(">wsse:FailedCheck<"), "{xml}");
+        assert!(xml.contains(&format!("xmlns:wsse=\"{WSSE_NS}\"")), "{xml}");
+        assert_eq!(
+            Envelope::parse(&xml, &Limits::default()).unwrap().fault(),
+            Some(f)
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use rsp_sgp02::xml::{Element, Limits};
 use rsp_sgp02::{FunctionId, Interface, Pattern, RequestBody, ResponseBody};
 use rsp_store::{IdempotencyBegin, NewOutboxMessage, NewProcedure, ProcedureUpdate, Store};
 use rsp_types::codes::sgp02::status;
-use rsp_types::{FunctionExecutionStatus, Identity};
+use rsp_types::{EntityId, FunctionExecutionStatus, Identity};
+use rsp_xmlsec::eis::{EisTrust, SignedEisPart};
+use rsp_xmlsec::policy::MessageSecurity;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
@@ -41,6 +43,10 @@ pub struct Call {
     pub received_at: OffsetDateTime,
     /// When its validity period ends, if it has one.
     pub deadline: Option<OffsetDateTime>,
+    /// For a request carrying an EIS (ES1 RegisterEIS, ES7 HandoverEUICC) on a service with EIS verification:
+    /// the EUM-signed part as received, already verified. Store it with the EIS and splice it back when the EIS
+    /// travels on ([`rsp_xmlsec::eis::splice`]).
+    pub signed_eis: Option<SignedEisPart>,
 }
 
 /// The business side of a SOAP endpoint (an SM-SR, an SM-DP, an Operator's callback endpoint, a test double).
@@ -69,13 +75,6 @@ pub struct HttpReply {
 }
 
 impl HttpReply {
-    fn envelope(env: &Envelope) -> Self {
-        Self {
-            status: 200,
-            body: env.to_xml(),
-        }
-    }
-
     fn fault(f: &Fault, relates_to: Option<&str>) -> Self {
         Self {
             status: f.code.http_status(),
@@ -112,6 +111,8 @@ pub struct SoapService {
     handler: Arc<dyn Handler>,
     store: Arc<dyn Store>,
     peers: PeerDirectory,
+    security: Option<Arc<MessageSecurity>>,
+    eis_trust: Option<Arc<EisTrust>>,
 }
 
 /// A classified request.
@@ -133,6 +134,8 @@ struct StoredCall {
     received_at: i64,
     deadline: Option<i64>,
     idempotency_key: Option<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signed_eis: Option<SignedEisPart>,
 }
 
 impl SoapService {
@@ -148,6 +151,51 @@ impl SoapService {
             handler,
             store,
             peers,
+            security: None,
+            eis_trust: None,
+        }
+    }
+
+    /// Enables WS-Security: incoming messages are verified and responses signed as `security`'s policy says
+    /// for the calling peer and interface (a refusal answers a `wsse:` SOAP fault and never dispatches).
+    pub fn with_message_security(mut self, security: Arc<MessageSecurity>) -> Self {
+        self.security = Some(security);
+        self
+    }
+
+    /// Enables verification of the EUM signature of the EIS in ES1 RegisterEIS and ES7 HandoverEUICC before
+    /// anything is stored or executed; a refusal answers `Failed` `8.1.2`/`6.1` (`6.3`: expired certificate).
+    pub fn with_eis_verification(mut self, trust: Arc<EisTrust>) -> Self {
+        self.eis_trust = Some(trust);
+        self
+    }
+
+    /// An envelope answer, signed when the WS-Security policy for `peer` on `interface` says so.
+    fn reply_envelope(
+        &self,
+        env: &Envelope,
+        peer: Option<&EntityId>,
+        interface: Interface,
+    ) -> HttpReply {
+        let xml = env.to_xml();
+        let Some(security) = &self.security else {
+            return HttpReply {
+                status: 200,
+                body: xml,
+            };
+        };
+        match security.sign_outbound(&xml, peer, Some(interface), OffsetDateTime::now_utc()) {
+            Ok(signed) => HttpReply {
+                status: 200,
+                body: signed.into_owned(),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "could not sign the response");
+                HttpReply::fault(
+                    &Fault::receiver(FaultSubcode::InternalError, "could not sign the response"),
+                    env.addressing.relates_to.as_deref(),
+                )
+            }
         }
     }
 
@@ -194,6 +242,41 @@ impl SoapService {
                 message_id.as_deref(),
             );
         }
+        // WS-Security, before anything is dispatched: verified as the policy for (TLS peer, interface) says.
+        if let Some(security) = &self.security {
+            let interface = endpoint.or_else(|| {
+                envelope
+                    .body
+                    .as_ref()
+                    .and_then(|b| dispatch::lookup(&b.name))
+                    .map(|(f, _)| f.info().interface)
+            });
+            let tls_entity = self
+                .peers
+                .identify(client_cert)
+                .ok()
+                .map(|p| p.entity_id.clone());
+            let same_identity = |signer: &[u8]| {
+                client_cert == Some(signer)
+                    || (tls_entity.is_some()
+                        && self
+                            .peers
+                            .identify(Some(signer))
+                            .is_ok_and(|p| Some(&p.entity_id) == tls_entity.as_ref()))
+            };
+            if let Err(e) = security.check_inbound(
+                text,
+                tls_entity.as_ref(),
+                interface,
+                envelope.has_security_header(),
+                now,
+                &same_identity,
+                true,
+            ) {
+                tracing::warn!(error = %e, "WS-Security refused the message");
+                return HttpReply::fault(&Fault::from(&e), message_id.as_deref());
+            }
+        }
         let inbound = match dispatch::classify(envelope, endpoint) {
             Ok(i) => i,
             Err(f) => return HttpReply::fault(&f, message_id.as_deref()),
@@ -229,7 +312,9 @@ impl SoapService {
                     iccid = subject.iccid.as_deref().unwrap_or(""),
                     caller = caller.as_ref().map(|c| c.name.as_str()).unwrap_or("unknown"),
                 );
-                self.handle_request(req, caller, now).instrument(span).await
+                self.handle_request(req, caller, text, now)
+                    .instrument(span)
+                    .await
             }
             Inbound::Notification {
                 function,
@@ -253,6 +338,7 @@ impl SoapService {
                     message_id: message_id.clone().unwrap_or_default(),
                     received_at: now,
                     deadline: None,
+                    signed_eis: None,
                 };
                 match self.handler.notification(call).await {
                     Ok(()) => HttpReply::accepted(),
@@ -282,6 +368,7 @@ impl SoapService {
         &self,
         req: Received,
         caller: Result<Identity, IdentityError>,
+        text: &str,
         now: OffsetDateTime,
     ) -> HttpReply {
         let Received {
@@ -294,16 +381,21 @@ impl SoapService {
         } = req;
         let info = function.info();
         let ns = namespace.as_str();
+        let peer_entity = caller.as_ref().ok().and_then(|c| c.entity_id.clone());
         let respond_status = |s: &FunctionExecutionStatus| {
             let el = dispatch::status_only_response(function, s, ns)
                 .unwrap_or_else(|| Element::new(Some(ns), "Empty"));
-            HttpReply::envelope(&dispatch::response_envelope(
-                function,
-                el,
-                &addressing,
-                self.config.from.clone(),
-                false,
-            ))
+            self.reply_envelope(
+                &dispatch::response_envelope(
+                    function,
+                    el,
+                    &addressing,
+                    self.config.from.clone(),
+                    false,
+                ),
+                peer_entity.as_ref(),
+                info.interface,
+            )
         };
         let caller = match caller {
             Ok(c) => c,
@@ -316,6 +408,21 @@ impl SoapService {
         if let Err(s) = dispatch::authorize(&caller, function, addressing.from.as_ref()) {
             tracing::warn!(function = %info.qualified_name(), caller = %caller.name, "refused: {}", status_text(&s));
             return respond_status(&s);
+        }
+        // The EUM signature of an EIS is verified over the received bytes before anything is stored.
+        let mut signed_eis = None;
+        if matches!(
+            function,
+            FunctionId::Es1RegisterEis | FunctionId::Es7HandoverEuicc
+        ) && let Some(trust) = &self.eis_trust
+        {
+            match trust.verify_document(text, now) {
+                Ok(v) => signed_eis = Some(v.part),
+                Err(e) => {
+                    tracing::warn!(function = %info.qualified_name(), error = %e, "EIS signature refused");
+                    return respond_status(&e.status());
+                }
+            }
         }
         let (fcid, validity) = base
             .map(|b| {
@@ -333,50 +440,51 @@ impl SoapService {
             .unwrap_or_else(|| caller.name.clone());
 
         // Idempotency: the same FunctionCallIdentifier from the same caller is one call.
-        let idem =
-            if fcid.is_empty() {
-                None
-            } else {
-                match self
-                    .store
-                    .begin_idempotent(&caller_key, &fcid, &request_hash, now)
-                    .await
-                {
-                    Ok(IdempotencyBegin::New) => Some((caller_key.clone(), fcid.clone())),
-                    Ok(IdempotencyBegin::Completed(stored)) => {
-                        tracing::info!(
-                            "replaying the stored response of a repeated FunctionCallIdentifier"
-                        );
-                        return self.replay(function, &stored, &addressing, ns);
-                    }
-                    Ok(IdempotencyBegin::InProgress) => {
-                        if is_async(info.pattern, &addressing) {
-                            return HttpReply::accepted();
-                        }
-                        return respond_status(&status::BUSY.failed().with_message(
-                            "a call with this FunctionCallIdentifier is in progress",
-                        ));
-                    }
-                    Ok(IdempotencyBegin::Mismatch) => {
-                        return respond_status(
-                            &status::INVALID_PARAMETER
-                                .failed()
-                                .with_subject_identifier("FunctionCallIdentifier")
-                                .with_message(
-                                    "FunctionCallIdentifier already used for a different request",
-                                ),
-                        );
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "idempotency store failed");
-                        return respond_status(
-                            &status::INTERNAL_ERROR
-                                .failed()
-                                .with_message("store unavailable"),
-                        );
-                    }
+        let idem = if fcid.is_empty() {
+            None
+        } else {
+            match self
+                .store
+                .begin_idempotent(&caller_key, &fcid, &request_hash, now)
+                .await
+            {
+                Ok(IdempotencyBegin::New) => Some((caller_key.clone(), fcid.clone())),
+                Ok(IdempotencyBegin::Completed(stored)) => {
+                    tracing::info!(
+                        "replaying the stored response of a repeated FunctionCallIdentifier"
+                    );
+                    return self.replay(function, &stored, &addressing, ns, peer_entity.as_ref());
                 }
-            };
+                Ok(IdempotencyBegin::InProgress) => {
+                    if is_async(info.pattern, &addressing) {
+                        return HttpReply::accepted();
+                    }
+                    return respond_status(
+                        &status::BUSY
+                            .failed()
+                            .with_message("a call with this FunctionCallIdentifier is in progress"),
+                    );
+                }
+                Ok(IdempotencyBegin::Mismatch) => {
+                    return respond_status(
+                        &status::INVALID_PARAMETER
+                            .failed()
+                            .with_subject_identifier("FunctionCallIdentifier")
+                            .with_message(
+                                "FunctionCallIdentifier already used for a different request",
+                            ),
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "idempotency store failed");
+                    return respond_status(
+                        &status::INTERNAL_ERROR
+                            .failed()
+                            .with_message("store unavailable"),
+                    );
+                }
+            }
+        };
 
         if is_async(info.pattern, &addressing) {
             let reply_to = addressing
@@ -397,6 +505,7 @@ impl SoapService {
                 received_at: now.unix_timestamp(),
                 deadline: deadline.map(OffsetDateTime::unix_timestamp),
                 idempotency_key: idem.clone(),
+                signed_eis,
             };
             let data = match serde_json::to_vec(&stored) {
                 Ok(d) => d,
@@ -438,6 +547,7 @@ impl SoapService {
             message_id: addressing.message_id.clone().unwrap_or_default(),
             received_at: now,
             deadline,
+            signed_eis,
         };
         let response_el = self.execute(call, ns).await;
         if let Some((c, f)) = &idem
@@ -453,13 +563,17 @@ impl SoapService {
         {
             tracing::error!(error = %e, "could not store the response for idempotent replay");
         }
-        HttpReply::envelope(&dispatch::response_envelope(
-            function,
-            response_el,
-            &addressing,
-            self.config.from.clone(),
-            false,
-        ))
+        self.reply_envelope(
+            &dispatch::response_envelope(
+                function,
+                response_el,
+                &addressing,
+                self.config.from.clone(),
+                false,
+            ),
+            peer_entity.as_ref(),
+            info.interface,
+        )
     }
 
     /// Runs a call through the handler, applying the validity period: a call that completes after its
@@ -492,6 +606,7 @@ impl SoapService {
         stored: &[u8],
         addressing: &Addressing,
         ns: &str,
+        peer: Option<&EntityId>,
     ) -> HttpReply {
         let el = std::str::from_utf8(stored)
             .ok()
@@ -500,13 +615,17 @@ impl SoapService {
                 dispatch::status_only_response(function, &status::INTERNAL_ERROR.failed(), ns)
             });
         match el {
-            Some(el) => HttpReply::envelope(&dispatch::response_envelope(
-                function,
-                el,
-                addressing,
-                self.config.from.clone(),
-                false,
-            )),
+            Some(el) => self.reply_envelope(
+                &dispatch::response_envelope(
+                    function,
+                    el,
+                    addressing,
+                    self.config.from.clone(),
+                    false,
+                ),
+                peer,
+                function.info().interface,
+            ),
             None => HttpReply::fault(
                 &Fault::receiver(FaultSubcode::InternalError, "stored response unreadable"),
                 None,
@@ -595,6 +714,7 @@ impl SoapService {
             deadline: stored
                 .deadline
                 .and_then(|d| OffsetDateTime::from_unix_timestamp(d).ok()),
+            signed_eis: stored.signed_eis.clone(),
         };
         let response_el = self.execute(call, &namespace).await;
         let response_xml = response_el.to_xml();

@@ -6,6 +6,8 @@
 pub mod admin;
 pub mod catalogue;
 pub mod config;
+pub mod euicc;
+pub mod eum;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -49,6 +51,12 @@ pub enum Command {
     Store(StoreCommand),
     /// The SGP.02 function catalogue: every ES1, ES2, ES3, ES4, ES4A and ES7 function.
     Catalogue(CatalogueArgs),
+    /// Simulated SGP.02 M2M eUICCs in the data dir (issued from the test PKI, with their EIS).
+    #[command(subcommand)]
+    Euicc(euicc::EuiccCommand),
+    /// The EUM side of ES1: register EIS with an SM-SR.
+    #[command(subcommand)]
+    Eum(eum::EumCommand),
 }
 
 /// `rsp catalogue`
@@ -167,6 +175,12 @@ pub enum CliError {
     /// PKI generation or import failed.
     #[error("pki: {0}")]
     Pki(String),
+    /// A simulated eUICC operation failed.
+    #[error("euicc: {0}")]
+    Euicc(String),
+    /// A remote peer refused or failed (exit 1).
+    #[error("{0}")]
+    Remote(String),
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] rsp_store::StoreError),
@@ -227,6 +241,8 @@ async fn run(command: Command, config: Config) -> Result<(), CliError> {
             Ok(())
         }
         Command::Catalogue(args) => catalogue::run(&args),
+        Command::Euicc(command) => euicc::run(command, &config),
+        Command::Eum(command) => eum::run(command, &config).await,
         Command::Store(StoreCommand::Migrate) => {
             std::fs::create_dir_all(&config.data_dir)
                 .map_err(CliError::io("creating the data dir"))?;

@@ -39,6 +39,7 @@
 
 mod apdu;
 mod card;
+pub mod eis;
 mod error;
 pub mod issue;
 mod notification;

@@ -116,15 +116,19 @@ fn ok_response(data: &[u8]) -> ResponseBody {
     }))
 }
 
-async fn raw_post(m: &PkiManifest, name: &str, url: &str, body: String) -> (u16, String) {
+/// A reqwest client with `name`'s TLS identity, for hand-made (bad) requests.
+fn https_client(m: &PkiManifest, name: &str) -> reqwest::Client {
     let e = entity(m, &format!("tls/{name}"));
     let ca = entity(m, "tls/ca").cert.clone();
     let tls = client_tls_config(&e.cert, e.key.as_ref().unwrap(), &[ca.as_path()]).unwrap();
-    let http = reqwest::Client::builder()
+    reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .build()
-        .unwrap();
-    let r = http
+        .unwrap()
+}
+
+async fn raw_post(m: &PkiManifest, name: &str, url: &str, body: String) -> (u16, String) {
+    let r = https_client(m, name)
         .post(url)
         .header("content-type", "application/soap+xml")
         .body(body)
@@ -142,14 +146,7 @@ async fn raw_post_status(
     url: &str,
     body: String,
 ) -> Result<u16, reqwest::Error> {
-    let e = entity(m, &format!("tls/{name}"));
-    let ca = entity(m, "tls/ca").cert.clone();
-    let tls = client_tls_config(&e.cert, e.key.as_ref().unwrap(), &[ca.as_path()]).unwrap();
-    let http = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .unwrap();
-    let r = http
+    let r = https_client(m, name)
         .post(url)
         .header("content-type", "application/soap+xml")
         .body(body)

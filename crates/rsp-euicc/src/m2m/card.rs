@@ -549,14 +549,7 @@ impl M2mCard {
     /// `ES5.EnableProfile` (`3A03`): disables the enabled profile (its POL1 permitting) and enables
     /// `aid`; queues the Default Notification (type `02`) whose missing confirmation rolls back.
     pub fn enable_profile(&mut self, aid: Aid) -> Result<(), CardError> {
-        let target = self.require(&aid)?;
-        if target.state != IsdPState::Disabled {
-            return Err(CardError::WrongState {
-                aid,
-                state: target.state,
-                expected: "Disabled",
-            });
-        }
+        let target = self.require_state(&aid, IsdPState::Disabled, "Disabled")?;
         if target.is_test() {
             return Err(CardError::Refused(
                 "a test profile is enabled only locally (ESx.LocalEnableTestProfile)",
@@ -610,14 +603,7 @@ impl M2mCard {
     /// `ES5.DisableProfile` (`3A04`): disables `aid` (its POL1 permitting) and enables the Fall-Back
     /// profile; queues the Default Notification (type `02`, naming the Fall-Back profile).
     pub fn disable_profile(&mut self, aid: Aid) -> Result<(), CardError> {
-        let target = self.require(&aid)?;
-        if target.state != IsdPState::Enabled {
-            return Err(CardError::WrongState {
-                aid,
-                state: target.state,
-                expected: "Enabled",
-            });
-        }
+        let target = self.require_state(&aid, IsdPState::Enabled, "Enabled")?;
         let pol1 = target.pol1();
         self.check_no_local()?;
         self.check_no_pending_change()?;
@@ -728,14 +714,7 @@ impl M2mCard {
 
     /// Set Emergency attribute (`3A06`, U-12): moves the attribute to the disabled profile `aid`.
     pub fn set_emergency_attribute(&mut self, aid: Aid) -> Result<(), CardError> {
-        let target = self.require(&aid)?;
-        if target.state != IsdPState::Disabled {
-            return Err(CardError::WrongState {
-                aid,
-                state: target.state,
-                expected: "Disabled",
-            });
-        }
+        let target = self.require_state(&aid, IsdPState::Disabled, "Disabled")?;
         if target.is_test() {
             return Err(CardError::Refused(
                 "a test profile cannot be the emergency profile",
@@ -993,14 +972,7 @@ impl M2mCard {
 
     /// Stores profile metadata (POL1, class) on a personalized ISD-P (`ES8.StoreMetadata`, U-13).
     pub fn store_metadata(&mut self, aid: Aid, metadata: ProfileMetadata) -> Result<(), CardError> {
-        let isd_p = self.require(&aid)?;
-        if isd_p.state != IsdPState::Personalized {
-            return Err(CardError::WrongState {
-                aid,
-                state: isd_p.state,
-                expected: "Personalized",
-            });
-        }
+        self.require_state(&aid, IsdPState::Personalized, "Personalized")?;
         if let Some(isd_p) = self.isd_ps.get_mut(&aid) {
             isd_p.metadata = metadata;
         }
@@ -1011,14 +983,7 @@ impl M2mCard {
     /// fit the ISD-P's quota, carry an ICCID not installed elsewhere and match the metadata's
     /// ICCID. The ISD-P becomes DISABLED.
     pub fn install_package(&mut self, aid: Aid, package: Vec<u8>) -> Result<Iccid, CardError> {
-        let isd_p = self.require(&aid)?;
-        if isd_p.state != IsdPState::Personalized {
-            return Err(CardError::WrongState {
-                aid,
-                state: isd_p.state,
-                expected: "Personalized",
-            });
-        }
+        let isd_p = self.require_state(&aid, IsdPState::Personalized, "Personalized")?;
         let parsed = ProfilePackage::parse(&package)?;
         if parsed.memory_size() > isd_p.memory_quota {
             return Err(CardError::InsufficientMemory {
@@ -1200,6 +1165,24 @@ impl M2mCard {
 
     fn require(&self, aid: &Aid) -> Result<&IsdP, CardError> {
         self.isd_ps.get(aid).ok_or(CardError::UnknownIsdP(*aid))
+    }
+
+    /// The ISD-P `aid`, which must be in `state` (`expected` names it in the error).
+    fn require_state(
+        &self,
+        aid: &Aid,
+        state: IsdPState,
+        expected: &'static str,
+    ) -> Result<&IsdP, CardError> {
+        let isd_p = self.require(aid)?;
+        if isd_p.state != state {
+            return Err(CardError::WrongState {
+                aid: *aid,
+                state: isd_p.state,
+                expected,
+            });
+        }
+        Ok(isd_p)
     }
 
     fn pol1_of(&self, aid: &Aid) -> Pol1 {

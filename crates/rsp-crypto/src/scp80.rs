@@ -763,17 +763,44 @@ pub fn secure_command(
     body.push(pcntr);
     let zeros = [0u8; BLOCK_LEN];
     let padding = zeros.get(..pad).unwrap_or_default();
-    if cc_len > 0 {
-        let cc = truncate8(&keys.kid.cmac_parts(&[&out, &body, data, padding]));
+    seal_body(
+        keys,
+        &[&out],
+        &mut body,
+        data,
+        padding,
+        cc_len > 0,
+        spi.ciphering,
+    )?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The common tail of command and response packets: the checksum over `mac_prefix ‖ body ‖ data ‖ padding`
+/// (8 bytes of AES-CMAC), then the data and padding, all ciphered with AES-CBC (zero ICV) when asked.
+fn seal_body(
+    keys: &Scp80Keys,
+    mac_prefix: &[&[u8]],
+    body: &mut Vec<u8>,
+    data: &[u8],
+    padding: &[u8],
+    checksum: bool,
+    cipher: bool,
+) -> Result<(), Scp80Error> {
+    if checksum {
+        let cc = {
+            let mut parts: Vec<&[u8]> = mac_prefix.to_vec();
+            parts.extend_from_slice(&[body.as_slice(), data, padding]);
+            truncate8(&keys.kid.cmac_parts(&parts))
+        };
         body.extend_from_slice(&cc);
     }
     body.extend_from_slice(data);
     body.extend_from_slice(padding);
-    if spi.ciphering {
-        keys.kic.cbc_encrypt_in_place(&ZERO_ICV, &mut body)?;
+    if cipher {
+        keys.kic.cbc_encrypt_in_place(&ZERO_ICV, body)?;
     }
-    out.extend_from_slice(&body);
-    Ok(out)
+    Ok(())
 }
 
 /// Reads the plain header of a command packet (no keys needed, nothing verified but lengths).
@@ -947,19 +974,15 @@ pub fn secure_response(
     body.push(status.code());
     let zeros = [0u8; BLOCK_LEN];
     let padding = zeros.get(..pad).unwrap_or_default();
-    if cc_len > 0 {
-        let cc = truncate8(
-            &keys
-                .kid
-                .cmac_parts(&[&RESPONSE_UDH, &out, &body, data, padding]),
-        );
-        body.extend_from_slice(&cc);
-    }
-    body.extend_from_slice(data);
-    body.extend_from_slice(padding);
-    if spi.por_ciphered {
-        keys.kic.cbc_encrypt_in_place(&ZERO_ICV, &mut body)?;
-    }
+    seal_body(
+        keys,
+        &[&RESPONSE_UDH, &out],
+        &mut body,
+        data,
+        padding,
+        cc_len > 0,
+        spi.por_ciphered,
+    )?;
     out.extend_from_slice(&body);
     Ok(out)
 }

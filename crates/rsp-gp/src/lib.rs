@@ -35,12 +35,14 @@
 #![forbid(unsafe_code)]
 
 pub mod apdu;
+pub mod card;
 pub mod command;
 pub mod notification;
 pub mod response;
 pub mod script;
 pub mod sw;
 
+pub use card::ApduCard;
 pub use apdu::{ApduCase, ApduError, Cla, CommandApdu, ResponseApdu};
 pub use command::{
     CardCommand, CommandError, Delete, GetData, GetStatus, InstallForInstall,

@@ -137,6 +137,21 @@ macro_rules! named_bits {
     };
 }
 
+pub(crate) use named_bits;
+
+/// BIT STRING without named bits (e.g. `UICCCapability`, `treProperties`).
+impl DerValue for BitString {
+    const TYPE_NAME: &'static str = "BIT STRING";
+    const CONSTRUCTED: bool = false;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        BitString::from_content(content, "BIT STRING")
+    }
+    fn encode_value(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.write_content(out);
+        Ok(())
+    }
+}
+
 named_bits! {
     /// `EuiccRspCapability` (v3.1; EUICCInfo2 `[8]`, optionally EUICCInfo1 `[8]`). The v2.x
     /// `RspCapability` shares the slot and bit space (bits 26-28 are v2.7 names). Constant

@@ -3,7 +3,7 @@
 //! SEQUENCE OF OBJECT IDENTIFIER).
 
 use rsp_types::tlv::{self, Tag, TlvError};
-use rsp_types::{Oid, Svn};
+use rsp_types::{Iccid, Oid, Svn};
 
 use crate::version::Profile;
 
@@ -66,6 +66,16 @@ pub enum EncodeError {
         in_type: &'static str,
         /// Field name.
         field: &'static str,
+        /// The peer's version.
+        svn: Svn,
+    },
+    /// The value is a CHOICE alternative the peer's version or features do not allow.
+    #[error("{in_type}: alternative {alternative} is not allowed for a peer at v{svn}")]
+    AlternativeNotAllowed {
+        /// ASN.1 type being encoded.
+        in_type: &'static str,
+        /// The alternative.
+        alternative: &'static str,
         /// The peer's version.
         svn: Svn,
     },
@@ -245,6 +255,342 @@ impl DerValue for Vec<Oid> {
         }
         Ok(())
     }
+}
+
+/// A type that encodes as a whole TLV with a tag of its own: universal types (`04`, `0C`, `01`,
+/// `02`, `06`), SEQUENCEs (`30` or a declared `[n]` / `[APPLICATION n]` tag), CHOICEs (the tag of
+/// the chosen alternative) and exact-bytes wrappers ([`Certificate`], [`RawTlv`]). Fields marked
+/// `(own)` in [`der_sequence!`](crate::der_sequence) use it.
+pub trait DerTlv: Sized {
+    /// ASN.1 type name for error messages.
+    const TLV_NAME: &'static str;
+    /// Whether a TLV with `tag` is (an alternative of) this type.
+    fn matches(tag: Tag) -> bool;
+    /// Decodes one TLV (`raw` = tag, length and content as received).
+    fn decode_tlv(tag: Tag, content: &[u8], raw: &[u8]) -> Result<Self, DecodeError>;
+    /// Appends the whole TLV for `peer`.
+    fn encode_tlv(&self, peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+    /// Checks nested gates of a decoded value.
+    fn check_tlv_gates(&self, _peer: &Profile) -> Result<(), GateViolation> {
+        Ok(())
+    }
+
+    /// The one tag of this type, if it has exactly one (not a CHOICE).
+    fn single_tag() -> Option<Tag> {
+        None
+    }
+
+    /// Decodes exactly one TLV of this type.
+    fn from_der(der: &[u8]) -> Result<Self, DecodeError> {
+        let tlv = tlv::parse_single(der).map_err(tlv_err(Self::TLV_NAME))?;
+        if !Self::matches(tlv.tag) {
+            return Err(match Self::single_tag() {
+                Some(expected) => DecodeError::UnexpectedTag {
+                    in_type: Self::TLV_NAME,
+                    expected,
+                    got: tlv.tag,
+                },
+                None => DecodeError::BadValue {
+                    in_type: Self::TLV_NAME,
+                    reason: "unexpected tag",
+                },
+            });
+        }
+        Self::decode_tlv(tlv.tag, tlv.value, tlv.raw())
+    }
+
+    /// Encodes the whole TLV for `peer`.
+    fn to_der(&self, peer: &Profile) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::new();
+        self.encode_tlv(peer, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// Implements [`DerTlv`] for a [`DerValue`] under a fixed universal tag.
+macro_rules! universal_tlv {
+    ($($ty:ty => $tag:literal),* $(,)?) => {$(
+        impl DerTlv for $ty {
+            const TLV_NAME: &'static str = <$ty as DerValue>::TYPE_NAME;
+            fn matches(tag: Tag) -> bool {
+                tag.value() == $tag
+            }
+            fn decode_tlv(_tag: Tag, content: &[u8], _raw: &[u8]) -> Result<Self, DecodeError> {
+                <$ty as DerValue>::decode_value(content)
+            }
+            fn encode_tlv(&self, peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                let mut content = Vec::new();
+                <$ty as DerValue>::encode_value(self, peer, &mut content)?;
+                tlv::encode_tlv(Tag::from_u32($tag)?, &content, out)?;
+                Ok(())
+            }
+        }
+    )*};
+}
+
+universal_tlv! {
+    Vec<u8> => 0x04,
+    String => 0x0C,
+    bool => 0x01,
+    i64 => 0x02,
+    Oid => 0x06,
+    Svn => 0x04,
+}
+
+/// INTEGER (two's complement, minimal on output; up to 8 content bytes accepted).
+impl DerValue for i64 {
+    const TYPE_NAME: &'static str = "INTEGER";
+    const CONSTRUCTED: bool = false;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        let bad = |reason| DecodeError::BadValue {
+            in_type: "INTEGER",
+            reason,
+        };
+        let (first, _) = content
+            .split_first()
+            .ok_or(bad("INTEGER content is empty"))?;
+        if content.len() > 8 {
+            return Err(bad("INTEGER longer than 8 bytes"));
+        }
+        let mut v: i64 = if first & 0x80 != 0 { -1 } else { 0 };
+        for b in content {
+            v = (v << 8) | i64::from(*b);
+        }
+        Ok(v)
+    }
+    fn encode_value(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let bytes = self.to_be_bytes();
+        let mut start = 0;
+        while start < 7 {
+            let (b, next) = (bytes[start], bytes[start + 1]);
+            if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
+                start += 1;
+            } else {
+                break;
+            }
+        }
+        out.extend_from_slice(&bytes[start..]);
+        Ok(())
+    }
+}
+
+/// OBJECT IDENTIFIER.
+impl DerValue for Oid {
+    const TYPE_NAME: &'static str = "OBJECT IDENTIFIER";
+    const CONSTRUCTED: bool = false;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        Oid::from_der_content(content).map_err(|_| DecodeError::BadValue {
+            in_type: "OBJECT IDENTIFIER",
+            reason: "malformed OBJECT IDENTIFIER",
+        })
+    }
+    fn encode_value(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.to_der_content());
+        Ok(())
+    }
+}
+
+/// `Iccid ::= [APPLICATION 26] OCTET STRING (SIZE(10))`: swapped BCD, `F`-padded.
+impl DerValue for Iccid {
+    const TYPE_NAME: &'static str = "Iccid";
+    const CONSTRUCTED: bool = false;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        Iccid::from_bcd_swapped(content).map_err(|_| DecodeError::BadValue {
+            in_type: "Iccid",
+            reason: "not a valid swapped-BCD ICCID",
+        })
+    }
+    fn encode_value(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.to_bcd_swapped());
+        Ok(())
+    }
+}
+
+/// `SEQUENCE OF T`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SeqOf<T>(pub Vec<T>);
+
+impl<T> SeqOf<T> {
+    /// The items.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+}
+
+impl<T> From<Vec<T>> for SeqOf<T> {
+    fn from(v: Vec<T>) -> Self {
+        SeqOf(v)
+    }
+}
+
+impl<T: DerTlv> DerValue for SeqOf<T> {
+    const TYPE_NAME: &'static str = "SEQUENCE OF";
+    const CONSTRUCTED: bool = true;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        let mut items = Vec::new();
+        for item in tlv::iter(content) {
+            let item = item.map_err(tlv_err(T::TLV_NAME))?;
+            if !T::matches(item.tag) {
+                return Err(DecodeError::BadValue {
+                    in_type: T::TLV_NAME,
+                    reason: "SEQUENCE OF item with an unexpected tag",
+                });
+            }
+            items.push(T::decode_tlv(item.tag, item.value, item.raw())?);
+        }
+        Ok(SeqOf(items))
+    }
+    fn encode_value(&self, peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        for item in &self.0 {
+            item.encode_tlv(peer, out)?;
+        }
+        Ok(())
+    }
+    fn check_gates(&self, peer: &Profile) -> Result<(), GateViolation> {
+        self.0.iter().try_for_each(|i| i.check_tlv_gates(peer))
+    }
+}
+
+impl<T: DerTlv> DerTlv for SeqOf<T> {
+    const TLV_NAME: &'static str = "SEQUENCE OF";
+    fn matches(tag: Tag) -> bool {
+        tag == SEQUENCE_TAG
+    }
+    fn decode_tlv(_tag: Tag, content: &[u8], _raw: &[u8]) -> Result<Self, DecodeError> {
+        <Self as DerValue>::decode_value(content)
+    }
+    fn encode_tlv(&self, peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut content = Vec::new();
+        <Self as DerValue>::encode_value(self, peer, &mut content)?;
+        tlv::encode_tlv(SEQUENCE_TAG, &content, out)?;
+        Ok(())
+    }
+    fn check_tlv_gates(&self, peer: &Profile) -> Result<(), GateViolation> {
+        <Self as DerValue>::check_gates(self, peer)
+    }
+}
+
+/// An X.509 certificate kept as its exact DER bytes (tag `30`); parse it with
+/// `rsp_crypto::x509::Certificate::from_der`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate(pub Vec<u8>);
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Certificate({} bytes)", self.0.len())
+    }
+}
+
+impl Certificate {
+    /// The DER bytes.
+    pub fn der(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl DerTlv for Certificate {
+    const TLV_NAME: &'static str = "Certificate";
+    fn matches(tag: Tag) -> bool {
+        tag == SEQUENCE_TAG
+    }
+    fn decode_tlv(_tag: Tag, _content: &[u8], raw: &[u8]) -> Result<Self, DecodeError> {
+        Ok(Certificate(raw.to_vec()))
+    }
+    fn encode_tlv(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+}
+
+/// An element with tag `TAG` kept as its exact bytes (tag, length, content), for elements rsp
+/// passes through without modelling (e.g. the `BF36` BoundProfilePackage, built and parsed by
+/// [`crate::bpp`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawTlv<const TAG: u32>(pub Vec<u8>);
+
+impl<const TAG: u32> std::fmt::Debug for RawTlv<TAG> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawTlv<{TAG:X}>({} bytes)", self.0.len())
+    }
+}
+
+impl<const TAG: u32> DerTlv for RawTlv<TAG> {
+    const TLV_NAME: &'static str = "raw element";
+    fn matches(tag: Tag) -> bool {
+        tag.value() == TAG
+    }
+    fn decode_tlv(_tag: Tag, _content: &[u8], raw: &[u8]) -> Result<Self, DecodeError> {
+        Ok(RawTlv(raw.to_vec()))
+    }
+    fn encode_tlv(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+}
+
+/// Content bytes kept opaque (for constructed elements rsp does not model, e.g. Device Change
+/// parameters); its IMPLICIT tag comes from the field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RawContent(pub Vec<u8>);
+
+impl DerValue for RawContent {
+    const TYPE_NAME: &'static str = "opaque constructed content";
+    const CONSTRUCTED: bool = true;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        tlv::validate(content, tlv::DEFAULT_MAX_DEPTH).map_err(tlv_err(Self::TYPE_NAME))?;
+        Ok(RawContent(content.to_vec()))
+    }
+    fn encode_value(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+}
+
+/// NULL (empty content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Null;
+
+impl DerValue for Null {
+    const TYPE_NAME: &'static str = "NULL";
+    const CONSTRUCTED: bool = false;
+    fn decode_value(content: &[u8]) -> Result<Self, DecodeError> {
+        if content.is_empty() {
+            Ok(Null)
+        } else {
+            Err(DecodeError::BadValue {
+                in_type: "NULL",
+                reason: "NULL content must be empty",
+            })
+        }
+    }
+    fn encode_value(&self, _peer: &Profile, _out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+}
+
+/// A TLV's tag and content, as the CHOICE decoder hands them to an alternative.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct TlvParts<'a> {
+    /// The tag.
+    pub tag: Tag,
+    /// The content.
+    pub value: &'a [u8],
+}
+
+/// The tag of a fixed-tag field (`(0x5F37)` in [`der_sequence!`](crate::der_sequence)).
+pub fn fixed_tag(value: u32, in_type: &'static str) -> Result<Tag, DecodeError> {
+    Tag::from_u32(value).map_err(tlv_err(in_type))
+}
+
+/// Whether `tag` is the EXPLICIT context tag `[number]`.
+pub fn is_explicit_tag(tag: Tag, number: u32) -> bool {
+    context_tag(number, true).is_ok_and(|t| t == tag)
+}
+
+/// Decodes the single TLV inside an EXPLICIT tag.
+pub fn decode_explicit<T: DerTlv>(content: &[u8]) -> Result<T, DecodeError> {
+    T::from_der(content)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! - [`gated`]: [`der_sequence!`], one declaration per SEQUENCE giving a tolerant decoder and
 //!   one encoder that takes the peer's [`Profile`].
 //! - [`types`]: `TransactionId`, `Octet16`, and [`Signed`] (a signed block with its received bytes).
-//! - [`messages`]: messages declared with it (`ServerSigned1`, `SessionContext`).
+//! - [`messages`]: the RSPDefinitions messages of ES9+, ES10a/b/c and ES8+ declared with
+//!   [`der_sequence!`] and [`der_choice!`], re-exported here.
 
 #![forbid(unsafe_code)]
 
@@ -25,7 +26,10 @@ pub use rsp_types::tlv as __tlv;
 pub use capability::{
     BitString, Capabilities, EuiccRspCapability, LpaRspCapability, ServerRspCapability, negotiate,
 };
-pub use der::{DecodeError, DerValue, EncodeError, GateViolation};
-pub use messages::{ServerSigned1, SessionContext};
+pub use der::{
+    Certificate, DecodeError, DerTlv, DerValue, EncodeError, GateViolation, Null, RawContent,
+    RawTlv, SeqOf,
+};
+pub use messages::*;
 pub use types::{Octet16, Signed, TransactionId, TransactionIdLengthError};
 pub use version::{Feature, FeatureSet, Gate, Profile};

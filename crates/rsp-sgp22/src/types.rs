@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::der::{DecodeError, DerValue, EncodeError};
+use rsp_types::tlv::Tag;
+
+use crate::der::{DecodeError, DerTlv, DerValue, EncodeError, GateViolation};
 use crate::version::Profile;
 
 /// `Octet16 ::= OCTET STRING (SIZE(16))`: `euiccChallenge`, `serverChallenge`.
@@ -126,6 +128,35 @@ impl<T> Signed<T> {
     /// The decoded value, dropping the bytes.
     pub fn into_value(self) -> T {
         self.value
+    }
+}
+
+impl<T: DerTlv> Signed<T> {
+    /// Encodes `value` for `peer` once; the bytes are what gets signed and sent.
+    pub fn new(value: T, peer: &Profile) -> Result<Signed<T>, EncodeError> {
+        let raw = value.to_der(peer)?;
+        Ok(Signed { raw, value })
+    }
+}
+
+/// A signed block travels as its exact bytes: decoding keeps them, encoding writes them back.
+impl<T: DerTlv> DerTlv for Signed<T> {
+    const TLV_NAME: &'static str = T::TLV_NAME;
+    fn matches(tag: Tag) -> bool {
+        T::matches(tag)
+    }
+    fn decode_tlv(tag: Tag, content: &[u8], raw: &[u8]) -> Result<Self, DecodeError> {
+        Ok(Signed {
+            raw: raw.to_vec(),
+            value: T::decode_tlv(tag, content, raw)?,
+        })
+    }
+    fn encode_tlv(&self, _peer: &Profile, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.raw);
+        Ok(())
+    }
+    fn check_tlv_gates(&self, peer: &Profile) -> Result<(), GateViolation> {
+        self.value.check_tlv_gates(peer)
     }
 }
 

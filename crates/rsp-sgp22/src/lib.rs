@@ -15,6 +15,7 @@
 
 pub mod capability;
 pub mod der;
+pub mod es10;
 pub mod gated;
 pub mod messages;
 pub mod types;

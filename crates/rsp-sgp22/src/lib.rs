@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bpp;
 pub mod capability;
 pub mod der;
 pub mod es10;

@@ -13,11 +13,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod activation;
 pub mod bpp;
 pub mod capability;
 pub mod der;
 pub mod es10;
 pub mod gated;
+pub mod json;
 pub mod messages;
 pub mod types;
 pub mod version;

@@ -222,5 +222,25 @@ pub mod status {
         INTERNAL_ERROR = FUNCTION_PROVIDER / EXECUTION_ERROR;
         /// Undefined reason (CancelSession `undefinedReason`, reported to the Operator).
         UNDEFINED_REASON = EUICC_REMOTE_PROVISIONING / EXECUTION_ERROR;
+        // SM-DP+ order lifecycle (sgp22.md §8.4, §9.4).
+        /// Profile not released (AuthenticateClient `8.2`/`1.2`).
+        PROFILE_NOT_RELEASED = PROFILE / NOT_ALLOWED;
+        /// CancelSession `pprNotAllowed`, reported to the Operator.
+        PPR_NOT_ALLOWED = PPR / NOT_ALLOWED;
+        /// CancelSession `metadataMismatch`, reported to the Operator.
+        METADATA_MISMATCH = PROFILE_METADATA / VALUE_HAS_CHANGED;
+        /// CancelSession `loadBppExecutionError`, reported to the Operator.
+        LOAD_BPP_EXECUTION_ERROR = BPP / EXECUTION_ERROR;
+        /// CancelSession `enterpriseProfilesNotSupported` (v3), reported to the Operator.
+        ENTERPRISE_PROFILES_NOT_SUPPORTED = ENTERPRISE / UNSUPPORTED;
+        /// CancelSession `enterpriseRulesNotAllowed` (v3), reported to the Operator.
+        ENTERPRISE_RULES_NOT_ALLOWED = ENTERPRISE / NOT_ALLOWED;
+        /// CancelSession `enterpriseProfileNotAllowed`, `enterpriseRulesError`,
+        /// `enterpriseProfilesOnly` (v3), reported to the Operator.
+        ENTERPRISE_REFUSED = ENTERPRISE / REFUSED;
+        /// CancelSession `enterpriseOidMismatch` (v3), reported to the Operator.
+        ENTERPRISE_OID_MISMATCH = ENTERPRISE / INVALID_MATCH;
+        /// CancelSession `lprNotSupported` (v3), reported to the Operator.
+        LPR_NOT_SUPPORTED = LPA_PROXY / UNSUPPORTED;
     }
 }

@@ -1406,3 +1406,69 @@ pub const TLS_IDENTITIES: &[(&str, EntityRole, &str, &str)] = &[
         entity_oids::SM_DP_PLUS,
     ),
 ];
+
+/// Issues an SGP.22 TLS server certificate (CERT.DP.TLS with [`Sgp22Role::DpTls`], CERT.DS.TLS
+/// with [`Sgp22Role::DsTls`]) for `subject_key` under an existing CI (for example the SGP.26 test
+/// CI, whose private key is published), shaped like the one [`generate`] writes: subject
+/// O/CN = `fqdn`, SAN DNS `fqdn` plus `extra_dns`, IP 127.0.0.1, RID `entity_oid`, keyUsage
+/// digitalSignature, EKU serverAuth + clientAuth, the role policy (not critical), AKI = the CI's
+/// SKI. The result is verified against `ci_cert` with the SGP.22 rules at `not_before`.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_sgp22_tls_certificate(
+    ci_cert: &Certificate,
+    ci_key: &PrivateKey,
+    subject_key: &PrivateKey,
+    role: Sgp22Role,
+    fqdn: &str,
+    extra_dns: &[&str],
+    entity_oid: Option<&str>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<Certificate, PkiError> {
+    if !matches!(role, Sgp22Role::DpTls | Sgp22Role::DsTls) {
+        return Err(PkiError::InvalidOption(format!(
+            "{role} is not an SGP.22 TLS role"
+        )));
+    }
+    if ci_cert.public_key().ok() != Some(ci_key.public_key()) {
+        return Err(PkiError::InvalidOption(
+            "the CI key does not match the CI certificate".into(),
+        ));
+    }
+    let mut spec = CertSpec::new(
+        vec![
+            (DnType::OrganizationName, ORG.into()),
+            (DnType::CommonName, fqdn.into()),
+        ],
+        not_before,
+        not_after,
+    );
+    spec.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    spec.tls_eku = Some(true);
+    spec.policy = Some((role.policy_oid(), false));
+    spec.dns = std::iter::once(fqdn)
+        .chain(extra_dns.iter().copied())
+        .map(str::to_string)
+        .collect();
+    spec.ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+    spec.rids = entity_oid.map(str::to_string).into_iter().collect();
+    let params = build_params(&spec, subject_key.public_key(), true)?;
+    let gen_err = |e: rcgen::Error| PkiError::Generation(e.to_string());
+    let issuer = Issuer::from_ca_cert_der(&ci_cert.der().into(), RcgenSigner::new(ci_key))
+        .map_err(gen_err)?;
+    let public = RcgenPublic(subject_key.public_key().to_sec1_uncompressed());
+    let der = params
+        .signed_by(&public, &issuer)
+        .map_err(gen_err)?
+        .der()
+        .to_vec();
+    let der = match subject_key.curve() {
+        Curve::NistP256 => der,
+        Curve::BrainpoolP256r1 => fix_brainpool_spki(&der, subject_key.public_key(), ci_key)?,
+    };
+    let cert =
+        Certificate::from_der(&der).map_err(|e| PkiError::x509("issued TLS certificate", e))?;
+    x509::verify_sgp22_chain(&cert, &[], std::slice::from_ref(ci_cert), not_before, role)
+        .map_err(|e| PkiError::x509("issued TLS certificate", e))?;
+    Ok(cert)
+}

@@ -64,11 +64,14 @@ struct Seen {
     body: Vec<u8>,
 }
 
-/// Canned answer per path: status, body.
+/// HTTP status and body.
+type Answer = (u16, Vec<u8>);
+
+/// Canned answer per path.
 #[derive(Clone, Default)]
 struct Script {
     seen: Arc<Mutex<Vec<Seen>>>,
-    answers: Arc<Mutex<HashMap<String, (u16, Vec<u8>)>>>,
+    answers: Arc<Mutex<HashMap<String, Answer>>>,
 }
 
 impl Script {

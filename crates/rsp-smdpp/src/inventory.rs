@@ -20,6 +20,7 @@ use std::fmt;
 use rsp_sgp22::{
     NotificationConfigurationInformation, NotificationEvent, PprIds, SeqOf, StoreMetadataRequest,
 };
+use rsp_store::WriteOp;
 use rsp_types::codes::sgp22::status;
 use rsp_types::tlv::{self, Tag};
 use rsp_types::{Eid, Iccid, StatusCode, Svn};
@@ -416,6 +417,21 @@ impl Inventory {
         req: &AllocationRequest,
         now: OffsetDateTime,
     ) -> Result<StoredOrder, InventoryError> {
+        self.allocate_with(orders, req, now, |_| Vec::new()).await
+    }
+
+    /// [`Inventory::allocate`], storing `extra(order)` in the same atomic batch as the
+    /// reservation (an idempotency record, an audit entry).
+    pub async fn allocate_with<F>(
+        &self,
+        orders: &Orders,
+        req: &AllocationRequest,
+        now: OffsetDateTime,
+        extra: F,
+    ) -> Result<StoredOrder, InventoryError>
+    where
+        F: Fn(&StoredOrder) -> Vec<WriteOp>,
+    {
         let ptype = match (&req.iccid, &req.profile_type) {
             (Some(iccid), given) => {
                 let t = self
@@ -435,7 +451,10 @@ impl Inventory {
             return Err(InventoryError::ProfileTypeNotAllowed);
         }
         if let Some(iccid) = &req.iccid {
-            return match self.try_reserve(orders, ptype, iccid, req, now).await? {
+            return match self
+                .try_reserve(orders, ptype, iccid, req, now, &extra)
+                .await?
+            {
                 Some(stored) => Ok(stored),
                 None => Err(InventoryError::NotAvailable),
             };
@@ -444,7 +463,10 @@ impl Inventory {
             let Some(iccid) = ptype.iccids.nth(index) else {
                 break;
             };
-            if let Some(stored) = self.try_reserve(orders, ptype, &iccid, req, now).await? {
+            if let Some(stored) = self
+                .try_reserve(orders, ptype, &iccid, req, now, &extra)
+                .await?
+            {
                 return Ok(stored);
             }
         }
@@ -452,14 +474,18 @@ impl Inventory {
     }
 
     /// Reserves `iccid` if free; `None` if taken (also when another writer won the race).
-    async fn try_reserve(
+    async fn try_reserve<F>(
         &self,
         orders: &Orders,
         ptype: &ProfileTypeConfig,
         iccid: &Iccid,
         req: &AllocationRequest,
         now: OffsetDateTime,
-    ) -> Result<Option<StoredOrder>, InventoryError> {
+        extra: &F,
+    ) -> Result<Option<StoredOrder>, InventoryError>
+    where
+        F: Fn(&StoredOrder) -> Vec<WriteOp>,
+    {
         let mut stored = match orders.get(iccid).await? {
             Some(s) if s.order.state == crate::order::OrderState::Available => s,
             Some(_) => return Ok(None),
@@ -473,7 +499,7 @@ impl Inventory {
             .order
             .download_order(&req.operator, req.eid, req.expires_at, req.limits)
             .map_err(OrderStoreError::from)?;
-        match orders.save(&stored, Vec::new(), now).await {
+        match orders.save(&stored, extra(&stored), now).await {
             Ok(s) => Ok(Some(s)),
             Err(OrderStoreError::Conflict) => Ok(None),
             Err(e) => Err(e.into()),

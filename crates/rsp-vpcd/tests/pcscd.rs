@@ -341,4 +341,62 @@ fn pyscard_reaches_the_card_through_pcscd_and_vpcd() {
     assert_eq!(served.protocol_errors, 0);
     assert_eq!(served.stats.apdus, 8, "{}", log());
     assert_eq!(served.card.transmitted, 8);
+
+    // The same reader, the card removed and the consumer eUICC inserted: a PC/SC LPA's first
+    // steps, SELECT ISD-R and ES10c.GetEID. pcscd polls for removal: a card swapped faster than
+    // that would look like the old one, talked to over the closed connection.
+    let absent = pyscard(&env, pcscd.as_ref(), &["--absent".to_owned()]);
+    assert_eq!(
+        absent.last().map(String::as_str),
+        Some("ABSENT"),
+        "{absent:?}"
+    );
+    consumer_euicc_answers_get_eid(&env, pcscd.as_ref());
+}
+
+fn consumer_euicc_answers_get_eid(env: &Env, pcscd: Option<&Pcscd>) {
+    use rsp_euicc::consumer::{ATR as EUICC_ATR, ConsumerConfig, ConsumerEuicc, DEFAULT_ISD_R_AID};
+
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sgp26");
+    let card =
+        ConsumerEuicc::sgp26(&fixtures, ConsumerConfig::new("2.3.0".parse().unwrap())).unwrap();
+    let eid = card.eid().to_bytes().to_vec();
+    let mut config = Config::local();
+    config.retry_interval = Duration::from_millis(100);
+    let bridge = spawn(card, config).unwrap();
+
+    let aid = hex::decode(DEFAULT_ISD_R_AID).unwrap();
+    let mut select = vec![0x00, 0xA4, 0x04, 0x00, aid.len() as u8];
+    select.extend_from_slice(&aid);
+    select.push(0x00);
+    // GetEuiccDataRequest ::= [62] SEQUENCE { tagList [APPLICATION 28] OCTET STRING } asking for
+    // the EID (tag 5A), in the workspace's STORE DATA framing.
+    let get_eid =
+        rsp_sgp22::es10::store_data_apdus(&[0xBF, 0x3E, 0x03, 0x5C, 0x01, 0x5A], 0, 255).unwrap();
+    assert_eq!(get_eid.len(), 1);
+    let lines = pyscard(env, pcscd, &[hex_up(&select), hex_up(&get_eid[0])]);
+    eprintln!("pyscard client (consumer eUICC):\n{}", lines.join("\n"));
+    let served = bridge.stop().unwrap();
+    let log = || format!("{lines:#?}\n--- pcscd log\n{}", pcscd_log(pcscd));
+
+    assert_eq!(lines.len(), 4, "{}", log());
+    assert_ne!(EUICC_ATR[..], ATR[..]);
+    assert_eq!(lines[1], format!("ATR {}", hex_up(&EUICC_ATR)), "{}", log());
+    assert!(
+        lines[2].starts_with("R ") && lines[2].ends_with("9000"),
+        "SELECT ISD-R: {}",
+        log()
+    );
+    // GetEuiccDataResponse ::= [62] SEQUENCE { eidValue [APPLICATION 26] Octet16 }.
+    let mut expected = vec![0xBF, 0x3E, 0x12, 0x5A, 0x10];
+    expected.extend_from_slice(&eid);
+    expected.extend_from_slice(&[0x90, 0x00]);
+    assert_eq!(lines[3], format!("R {}", hex_up(&expected)), "{}", log());
+    assert_eq!(
+        hex_up(&eid),
+        "89049032123451234512345678901235",
+        "the SGP.26 EID"
+    );
+    assert_eq!(served.protocol_errors, 0);
+    assert!(served.stats.apdus >= 2);
 }

@@ -1,6 +1,7 @@
 """A PC/SC client for the rsp-vpcd tests, through pyscard.
 
 usage: pyscard_client.py READER-PREFIX STEP...
+       pyscard_client.py READER-PREFIX --absent
 
 Waits (bounded) for a reader whose name starts with READER-PREFIX and for a card in it, connects,
 then runs the steps in order: a hex string is a command APDU, `reset` is a warm reset
@@ -8,14 +9,17 @@ then runs the steps in order: a hex string is a command APDU, `reset` is a warm 
 
     READERS <name>|<name>...
     ATR <hex>
-    R <hex response data and SW1 SW2>     (one per APDU)
+    R <hex response data and SW1 SW2>     (one per APDU, after any 61xx GET RESPONSE rounds)
     RESET <hex ATR after the reset>
     ERROR <text>                          (then exit status 1)
+
+With --absent it only waits (bounded) until pcscd reports the reader empty and prints ABSENT.
 """
 
 import sys
 import time
 
+from smartcard import scard
 from smartcard.Exceptions import CardConnectionException, NoCardException
 from smartcard.System import readers
 from smartcard.util import toBytes, toHexString
@@ -51,10 +55,33 @@ def connect(reader):
             time.sleep(0.2)
 
 
+def wait_for_absent(reader):
+    """Polls the reader state (SCardGetStatusChange, no connection) until it is empty."""
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise SystemExit("ERROR SCardEstablishContext: " + scard.SCardGetErrorMessage(hresult))
+    try:
+        while True:
+            hresult, states = scard.SCardGetStatusChange(
+                context, 0, [(str(reader), scard.SCARD_STATE_UNAWARE)]
+            )
+            if hresult == scard.SCARD_S_SUCCESS and states[0][1] & scard.SCARD_STATE_EMPTY:
+                print("ABSENT", flush=True)
+                return
+            if time.monotonic() > DEADLINE:
+                raise SystemExit("ERROR the card stays in " + str(reader))
+            time.sleep(0.1)
+    finally:
+        scard.SCardReleaseContext(context)
+
+
 def main(argv):
     if len(argv) < 2:
         raise SystemExit("ERROR usage: pyscard_client.py READER-PREFIX STEP...")
     reader = wait_for_reader(argv[1])
+    if argv[2:] == ["--absent"]:
+        wait_for_absent(reader)
+        return
     connection = connect(reader)
     print("ATR " + hexs(connection.getATR()), flush=True)
     for step in argv[2:]:
@@ -63,6 +90,10 @@ def main(argv):
             print("RESET " + hexs(connection.getATR()), flush=True)
             continue
         data, sw1, sw2 = connection.transmit(toBytes(step))
+        # 61 xx: the rest of the response waits for GET RESPONSE (basic channel).
+        while sw1 == 0x61:
+            more, sw1, sw2 = connection.transmit([0x00, 0xC0, 0x00, 0x00, sw2])
+            data = list(data) + list(more)
         print("R " + hexs(list(data) + [sw1, sw2]), flush=True)
     connection.disconnect()
 

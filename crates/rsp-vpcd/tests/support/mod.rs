@@ -4,8 +4,10 @@
 
 use rsp_gp::{ApduCard, CommandApdu, StatusWord};
 
-/// ATR: TS=3B, T0=80 (TD1, no historical bytes), TD1=80 (TD2, T=0), TD2=01 (T=1), TCK=01.
-pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// ATR: TS=3B, T0=81 (TD1, one historical byte), TD1=80 (TD2, T=0), TD2=01 (T=1), historical
+/// byte 80 (category indicator, no data), TCK=80. Not the consumer eUICC's ATR, so the test sees
+/// which card is in the reader.
+pub const ATR: [u8; 6] = [0x3B, 0x81, 0x80, 0x01, 0x80, 0x80];
 /// A proprietary AID ("F0" then "rspvpcd").
 pub const TEST_AID: [u8; 8] = [0xF0, 0x72, 0x73, 0x70, 0x76, 0x70, 0x63, 0x64];
 

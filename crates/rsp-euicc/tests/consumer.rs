@@ -942,3 +942,50 @@ fn small_blocks_and_long_responses() {
     let auth = server.authenticate(&mut lpa, &[0xF1; 16]);
     assert_eq!(auth.euicc_certificate.eid(), Some(SGP26_EID));
 }
+
+#[test]
+fn brainpool_session_installs_with_the_brainpool_credential() {
+    let server = Server::sgp26_brp();
+    let mut lpa = Lpa::open(sgp26_card("3.1.0"));
+    let eid = *lpa.card.eid();
+    let auth = server.authenticate(&mut lpa, &[0xB7; 8]);
+    // The brainpool eUICC certificate signed the session.
+    let brp = X509::from_der(&read("eUICC/CERT_EUICC_ECDSA_BRP.der")).unwrap();
+    assert_eq!(auth.euicc_certificate.der(), brp.der());
+    let otpk = server.prepare(&mut lpa, &auth, None);
+    // otPK.EUICC.ECKA is on the session curve.
+    assert!(
+        rsp_crypto::ecc::PublicKey::from_sec1(rsp_crypto::ecc::Curve::BrainpoolP256r1, &otpk)
+            .is_ok()
+    );
+    let meta = metadata(TS48_NO_BERTLV, "n.example.com", &[]);
+    let bpp = server.bpp(&auth, &otpk, &eid, &meta, TS48_NO_BERTLV);
+    let mut last = Vec::new();
+    for s in rsp_sgp22::bpp::segment_bound_profile_package(&bpp).unwrap() {
+        last = lpa.es10(&s);
+    }
+    let pir = pir_of(&last, &brp);
+    assert!(matches!(
+        pir.profile_installation_result_data.value().final_result,
+        FinalResult::Success(_)
+    ));
+    assert_eq!(lpa.card.profiles()[0].upp, TS48_NO_BERTLV);
+}
+
+#[test]
+fn notification_storage_is_bounded_and_drops_the_oldest() {
+    let mut config = ConsumerConfig::new(svn("2.2.2"));
+    config.max_notifications = 3;
+    let mut lpa = Lpa::open(sgp26_card_with(config));
+    assert!(matches!(
+        install(&mut lpa, 1, TS48_NO_BERTLV, &[]),
+        FinalResult::Success(_)
+    ));
+    let a = upp_iccid(TS48_NO_BERTLV);
+    for _ in 0..3 {
+        assert_eq!(enable(&mut lpa, a), por::OK);
+        assert_eq!(disable(&mut lpa, a), por::OK);
+    }
+    // 1 PIR + 6 others; the last three remain.
+    assert_eq!(list(&mut lpa), vec![(5, 2), (6, 1), (7, 2)]);
+}

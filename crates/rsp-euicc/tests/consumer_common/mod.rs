@@ -139,6 +139,9 @@ pub struct Server {
     pub address: String,
     pub oid: Oid,
     pub peer: Profile,
+    /// The CI the server's certificates chain to (`euiccCiPKIdToBeUsed`).
+    pub ci_id: Vec<u8>,
+    pub curve: rsp_crypto::ecc::Curve,
 }
 
 pub struct AuthState {
@@ -158,6 +161,25 @@ impl Server {
             address: SMDP_ADDRESS.into(),
             oid: "2.999.10".parse().unwrap(),
             peer: Profile::new(svn("2.2.2")),
+            ci_id: Self::ci_nist_id(),
+            curve: rsp_crypto::ecc::Curve::NistP256,
+        }
+    }
+
+    /// The brainpoolP256r1 SM-DP+ of SGP.26.
+    pub fn sgp26_brp() -> Server {
+        Server {
+            auth_key: key("DPauth/SK_S_SM_DPauth_ECDSA_BRP.pem"),
+            auth_cert: read("DPauth/CERT_S_SM_DPauth_ECDSA_BRP.der"),
+            pb_key: key("DPpb/SK_S_SM_DPpb_ECDSA_BRP.pem"),
+            pb_cert: read("DPpb/CERT_S_SM_DPpb_ECDSA_BRP.der"),
+            ci_id: X509::from_der(&read("CertificateIssuer/CERT_CI_ECDSA_BRP.der"))
+                .unwrap()
+                .subject_key_id()
+                .unwrap()
+                .to_vec(),
+            curve: rsp_crypto::ecc::Curve::BrainpoolP256r1,
+            ..Server::sgp26()
         }
     }
 
@@ -231,7 +253,7 @@ impl Server {
             AuthenticateServerRequest {
                 server_signed1: signed,
                 server_signature1: signature,
-                euicc_ci_pk_id_to_be_used: Self::ci_nist_id(),
+                euicc_ci_pk_id_to_be_used: self.ci_id.clone(),
                 server_certificate: Certificate(self.auth_cert.clone()),
                 ctx_params1: Self::ctx_params(),
                 other_certs_in_chain: None,
@@ -344,7 +366,7 @@ impl Server {
         metadata: &StoreMetadataRequest,
         upp: &[u8],
     ) -> Vec<u8> {
-        let curve = rsp_crypto::ecc::Curve::NistP256;
+        let curve = self.curve;
         let otsk = PrivateKey::generate(curve).unwrap();
         let configure = bpp::configure_isdp_request(Some(&self.oid)).unwrap();
         let store_metadata = metadata.encode(&self.peer).unwrap();

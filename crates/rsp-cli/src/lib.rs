@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod config;
 pub mod euicc;
 pub mod eum;
+pub mod lpa;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -57,6 +58,9 @@ pub enum Command {
     /// The EUM side of ES1: register EIS with an SM-SR.
     #[command(subcommand)]
     Eum(eum::EumCommand),
+    /// The SGP.22 LPA driving a simulated consumer eUICC: download, profiles, notifications.
+    #[command(subcommand)]
+    Lpa(lpa::LpaCommand),
 }
 
 /// `rsp catalogue`
@@ -243,6 +247,7 @@ async fn run(command: Command, config: Config) -> Result<(), CliError> {
         Command::Catalogue(args) => catalogue::run(&args),
         Command::Euicc(command) => euicc::run(command, &config),
         Command::Eum(command) => eum::run(command, &config).await,
+        Command::Lpa(command) => lpa::run(command, &config).await,
         Command::Store(StoreCommand::Migrate) => {
             std::fs::create_dir_all(&config.data_dir)
                 .map_err(CliError::io("creating the data dir"))?;

@@ -251,3 +251,60 @@ impl<S: Es9Client + ?Sized> Es9Client for Box<S> {
         (**self).last_admin_protocol()
     }
 }
+
+/// An ES9+ client that reaches no server: every call fails with [`Es9Error::Transport`]. For
+/// local operations (profiles, EID, listing notifications) that need an [`crate::Lpa`] but no
+/// network.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Offline;
+
+fn offline(function: Es9Function) -> Es9Error {
+    Es9Error::Transport {
+        function,
+        message: "no ES9+ server configured".into(),
+    }
+}
+
+#[async_trait]
+impl Es9Client for Offline {
+    async fn initiate_authentication(
+        &mut self,
+        _: &str,
+        _: &InitiateAuthenticationRequest,
+        _: &Profile,
+    ) -> Result<InitiateAuthenticationOk, Es9Error> {
+        Err(offline(Es9Function::InitiateAuthentication))
+    }
+    async fn authenticate_client(
+        &mut self,
+        _: &str,
+        _: &AuthenticateClientRequest,
+        _: &Profile,
+    ) -> Result<AuthenticateClientOk, Es9Error> {
+        Err(offline(Es9Function::AuthenticateClient))
+    }
+    async fn get_bound_profile_package(
+        &mut self,
+        _: &str,
+        _: &GetBoundProfilePackageRequest,
+        _: &Profile,
+    ) -> Result<GetBoundProfilePackageOk, Es9Error> {
+        Err(offline(Es9Function::GetBoundProfilePackage))
+    }
+    async fn handle_notification(
+        &mut self,
+        _: &str,
+        _: &PendingNotification,
+        _: &Profile,
+    ) -> Result<(), Es9Error> {
+        Err(offline(Es9Function::HandleNotification))
+    }
+    async fn cancel_session(
+        &mut self,
+        _: &str,
+        _: &CancelSessionRequestEs9,
+        _: &Profile,
+    ) -> Result<(), Es9Error> {
+        Err(offline(Es9Function::CancelSession))
+    }
+}

@@ -989,3 +989,43 @@ fn notification_storage_is_bounded_and_drops_the_oldest() {
     // 1 PIR + 6 others; the last three remain.
     assert_eq!(list(&mut lpa), vec![(5, 2), (6, 1), (7, 2)]);
 }
+
+#[test]
+fn ctx_params1_is_signed_as_received() {
+    // A v3 LPA's DeviceInfo (with lpaRspCapability) sent to a v2 card: the card signs the
+    // bytes it received, not a v2 re-encoding that would drop the field.
+    let server = Server::sgp26();
+    let mut lpa = Lpa::open(sgp26_card("2.2.2"));
+    let c = lpa.challenge();
+    let (mut req, _) = server.authenticate_request(c, &[0x77; 4]);
+    let rsp_sgp22::CtxParams1::CommonAuthentication(ctx) = &mut req.ctx_params1 else {
+        panic!()
+    };
+    ctx.device_info.lpa_rsp_capability = Some(rsp_sgp22::LpaRspCapability::with_bits(&[0, 1]));
+    let bytes = req.encode(&Profile::new(svn("3.1.0"))).unwrap();
+    let sent_ctx = tlv::parse_single(&bytes)
+        .unwrap()
+        .children()
+        .nth(4)
+        .unwrap()
+        .unwrap()
+        .raw()
+        .to_vec();
+    let resp = lpa.es10(&bytes);
+    let AuthenticateServerResponse::Ok(ok) = AuthenticateServerResponse::decode(&resp).unwrap()
+    else {
+        panic!()
+    };
+    let signed = ok.euicc_signed1.raw();
+    assert!(signed.ends_with(&sent_ctx));
+    let rsp_sgp22::CtxParams1::CommonAuthentication(got) = &ok.euicc_signed1.value().ctx_params1
+    else {
+        panic!()
+    };
+    assert!(got.device_info.lpa_rsp_capability.is_some());
+    sgp26_euicc_cert()
+        .public_key()
+        .unwrap()
+        .verify_raw(signed, &ok.euicc_signature1)
+        .unwrap();
+}

@@ -276,7 +276,9 @@ impl ConsumerEuicc {
             Err(e) => return e.status_word().to_bytes().to_vec(),
         };
         let cla = cmd.cla;
-        if cla == 0xFF || (cla & 0x80 != 0 && cla & 0x60 == 0x20) {
+        // ISO/IEC 7816-4 §5.4.1: 0x/4x-7x inter-industry, 8x/Cx proprietary (GlobalPlatform);
+        // 2x-3x are reserved, Ax-Bx (GSM) and Ex-Fx are not served.
+        if matches!(cla & 0xE0, 0x20 | 0xA0 | 0xE0) {
             return es10::sw::CLA_NOT_SUPPORTED.to_be_bytes().to_vec();
         }
         let channel = es10::channel_of_cla(cla);

@@ -34,6 +34,26 @@ fn certificate_error(e: &X509Error, v3: bool, unknown_ci: i64) -> i64 {
     }
 }
 
+/// The ctxParams1 TLV of an AuthenticateServerRequest as received: its fifth element (after
+/// serverSigned1, serverSignature1, euiccCiPKIdToBeUsed and serverCertificate).
+fn raw_ctx_params(request: &[u8]) -> Option<&[u8]> {
+    let outer = rsp_types::tlv::parse_single(request).ok()?;
+    outer.children().nth(4)?.ok().map(|t| t.raw())
+}
+
+/// `encoded` (an EuiccSigned1, ctxParams1 last) with its last element replaced by `raw_ctx`.
+fn with_received_ctx_params(encoded: &[u8], raw_ctx: &[u8]) -> Option<Vec<u8>> {
+    let outer = rsp_types::tlv::parse_single(encoded).ok()?;
+    let children = outer.children().collect::<Result<Vec<_>, _>>().ok()?;
+    let (_, rest) = children.split_last()?;
+    let mut body: Vec<u8> = rest.iter().flat_map(|c| c.raw().iter().copied()).collect();
+    body.extend_from_slice(raw_ctx);
+    let mut out = vec![0x30];
+    rsp_types::tlv::encode_length(body.len(), &mut out).ok()?;
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
 impl ConsumerEuicc {
     /// The time certificates are checked at: the card's clock when set, else the leaf's
     /// notBefore (a card without a trusted clock does not check expiry).
@@ -196,10 +216,15 @@ impl ConsumerEuicc {
                     &profile,
                 )
                 .map_err(|_| Refusal::Internal);
-                let euicc_signed1 = match euicc_signed1 {
-                    Ok(s) => s,
+                // ctxParams1 is signed exactly as received (not as re-encoded for the card's
+                // version), so the server finds the LPA's DeviceInfo byte for byte.
+                let euicc_signed1 = euicc_signed1.ok().and_then(|s| {
+                    let spliced = with_received_ctx_params(s.raw(), raw_ctx_params(cmd)?)?;
+                    Signed::decode(&spliced, EuiccSigned1::decode).ok()
+                });
+                let Some(euicc_signed1) = euicc_signed1 else {
                     // A ctxParams1 this card's version cannot carry.
-                    Err(_) => return self.auth_error(transaction_id, ae::UNDEFINED_ERROR),
+                    return self.auth_error(transaction_id, ae::UNDEFINED_ERROR);
                 };
                 let signature = self.sign(credential, euicc_signed1.raw())?;
                 let c = self

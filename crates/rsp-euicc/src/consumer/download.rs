@@ -34,6 +34,26 @@ fn certificate_error(e: &X509Error, v3: bool, unknown_ci: i64) -> i64 {
     }
 }
 
+/// RFC 5280 §4.1.1.2: the certificate's signatureAlgorithm is the same AlgorithmIdentifier as
+/// the TBS `signature` field (compared as encoded).
+fn consistent_signature_algorithm(der: &[u8]) -> bool {
+    let parts = || -> Option<bool> {
+        let cert = rsp_types::tlv::parse_single(der).ok()?;
+        let mut top = cert.children();
+        let tbs = top.next()?.ok()?;
+        let outer_alg = top.next()?.ok()?;
+        let mut fields = tbs.children();
+        let mut first = fields.next()?.ok()?;
+        if first.raw().first() == Some(&0xA0) {
+            // version [0], then serialNumber.
+            fields.next()?.ok()?;
+        }
+        first = fields.next()?.ok()?;
+        Some(first.raw() == outer_alg.raw())
+    };
+    parts().unwrap_or(false)
+}
+
 /// The ctxParams1 TLV of an AuthenticateServerRequest as received: its fifth element (after
 /// serverSigned1, serverSignature1, euiccCiPKIdToBeUsed and serverCertificate).
 fn raw_ctx_params(request: &[u8]) -> Option<&[u8]> {
@@ -78,6 +98,13 @@ impl ConsumerEuicc {
         let mut intermediates = Vec::new();
         for o in others {
             intermediates.push(Certificate::from_der(o.der())?);
+        }
+        for c in std::iter::once(der).chain(others.iter().map(CertDer::der)) {
+            if !consistent_signature_algorithm(c) {
+                return Err(X509Error::Malformed(
+                    "signatureAlgorithm differs from the TBS signature field".into(),
+                ));
+            }
         }
         let at = self.verification_time(&leaf);
         x509::verify_sgp22_chain(

@@ -1472,3 +1472,61 @@ pub fn issue_sgp22_tls_certificate(
         .map_err(|e| PkiError::x509("issued TLS certificate", e))?;
     Ok(cert)
 }
+
+/// Issues an SGP.22 CERT.DSauth (the SM-DS's Common Mutual Authentication certificate, role
+/// [`Sgp22Role::DsAuth`], policy `2.23.146.1.2.1.7` critical) for `subject_key` under an existing
+/// CI, shaped like the CERT.DPauth [`generate`] writes: subject O = `rsp test`, CN = `name`,
+/// keyUsage digitalSignature, SAN registeredID `entity_oid`, AKI = the CI's SKI. Neither the
+/// SGP.26 set in this project nor [`generate`] holds a DSauth, hence this helper. The result is
+/// verified against `ci_cert` with the SGP.22 rules at `not_before`.
+pub fn issue_sgp22_ds_auth_certificate(
+    ci_cert: &Certificate,
+    ci_key: &PrivateKey,
+    subject_key: &PrivateKey,
+    name: &str,
+    entity_oid: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<Certificate, PkiError> {
+    if ci_cert.public_key().ok() != Some(ci_key.public_key()) {
+        return Err(PkiError::InvalidOption(
+            "the CI key does not match the CI certificate".into(),
+        ));
+    }
+    let mut spec = CertSpec::new(
+        vec![
+            (DnType::OrganizationName, ORG.into()),
+            (DnType::CommonName, name.into()),
+        ],
+        not_before,
+        not_after,
+    );
+    spec.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    spec.policy = Some((Sgp22Role::DsAuth.policy_oid(), true));
+    spec.rids = vec![entity_oid.to_string()];
+    let params = build_params(&spec, subject_key.public_key(), true)?;
+    let gen_err = |e: rcgen::Error| PkiError::Generation(e.to_string());
+    let issuer = Issuer::from_ca_cert_der(&ci_cert.der().into(), RcgenSigner::new(ci_key))
+        .map_err(gen_err)?;
+    let public = RcgenPublic(subject_key.public_key().to_sec1_uncompressed());
+    let der = params
+        .signed_by(&public, &issuer)
+        .map_err(gen_err)?
+        .der()
+        .to_vec();
+    let der = match subject_key.curve() {
+        Curve::NistP256 => der,
+        Curve::BrainpoolP256r1 => fix_brainpool_spki(&der, subject_key.public_key(), ci_key)?,
+    };
+    let cert =
+        Certificate::from_der(&der).map_err(|e| PkiError::x509("issued CERT.DSauth", e))?;
+    x509::verify_sgp22_chain(
+        &cert,
+        &[],
+        std::slice::from_ref(ci_cert),
+        not_before,
+        Sgp22Role::DsAuth,
+    )
+    .map_err(|e| PkiError::x509("issued CERT.DSauth", e))?;
+    Ok(cert)
+}

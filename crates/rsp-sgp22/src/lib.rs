@@ -20,6 +20,7 @@ pub mod der;
 pub mod es10;
 pub mod gated;
 pub mod json;
+pub mod json_smds;
 pub mod messages;
 pub mod types;
 pub mod version;

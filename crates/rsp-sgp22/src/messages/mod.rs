@@ -11,6 +11,7 @@
 //! - [`download`]: profile metadata, PrepareDownload, GetBoundProfilePackage, the Profile
 //!   Installation Result, notifications, CancelSession;
 //! - [`local`]: the other ES10a/b/c commands between the LPA and the eUICC;
+//! - [`smds`]: ES11, the SM-DS's AuthenticateClient response (v2 event list, v3 signed list);
 //! - [`binding`]: the ASN.1 binding's RemoteProfileProvisioningRequest / Response.
 //!
 //! [`Profile`]: crate::version::Profile
@@ -20,9 +21,11 @@ pub mod binding;
 pub mod common;
 pub mod download;
 pub mod local;
+pub mod smds;
 
 pub use auth::*;
 pub use binding::*;
 pub use common::*;
 pub use download::*;
 pub use local::*;
+pub use smds::*;

@@ -591,7 +591,17 @@ async fn confirm_order(
                 Ok(Some(owner)) if owner != iccid.as_str() => {
                     return Ok(refuse(status::MATCHING_ID_IN_USE, None));
                 }
-                Ok(Some(_)) => (given.to_owned(), false),
+                Ok(Some(_)) => {
+                    // Claimed for this ICCID: only a retry of the same order may use it again
+                    // (never a new order after CancelOrder).
+                    match st.orders.get(&iccid).await {
+                        Ok(Some(s)) if s.order.matching_id.as_deref() == Some(given) => {
+                            (given.to_owned(), false)
+                        }
+                        Ok(_) => return Ok(refuse(status::MATCHING_ID_IN_USE, None)),
+                        Err(e) => return Err(Internal::Orders(e)),
+                    }
+                }
                 Ok(None) => (given.to_owned(), true),
                 Err(e) => return Err(Internal::Orders(e)),
             }

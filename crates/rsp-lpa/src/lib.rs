@@ -11,6 +11,8 @@
 //!   error integer).
 //! - [`http`]: [`HttpEs9Client`], ES9+ over HTTPS (JSON or ASN.1 binding), with a [`WireLog`].
 //! - [`wire`]: the wire log of every ES9+ exchange, with tag-path helpers for assertions.
+//! - `harness` (feature `harness`): a real SM-DP+ over TLS, a consumer card and orders, for
+//!   end-to-end and interop tests.
 //! - [`download`]: [`Lpa`]: profile download with cancellation on every failure
 //!   ([`DownloadError`]), notification delivery, profile list / enable / disable / delete, EID.
 
@@ -20,6 +22,8 @@ pub mod card;
 pub mod config;
 pub mod download;
 pub mod es9;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod http;
 pub mod negotiation;
 pub mod wire;

@@ -50,7 +50,7 @@ pub enum ProgressEvent<'a> {
 }
 
 /// Turns download steps into writes (e.g. outbox messages) stored atomically with the order.
-pub trait DownloadProgress: Send + Sync {
+pub trait ProgressSink: Send + Sync {
     /// The writes for `event` on `order` (as it is after the step).
     fn writes(
         &self,
@@ -64,7 +64,7 @@ pub trait DownloadProgress: Send + Sync {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoProgress;
 
-impl DownloadProgress for NoProgress {
+impl ProgressSink for NoProgress {
     fn writes(
         &self,
         _order: &crate::order::Order,
@@ -85,7 +85,7 @@ pub struct Es9Service {
     sessions: Sessions,
     orders: Orders,
     rng: Arc<dyn Randomness>,
-    progress: Arc<dyn DownloadProgress>,
+    progress: Arc<dyn ProgressSink>,
 }
 
 impl fmt::Debug for Es9Service {
@@ -141,7 +141,7 @@ impl Es9Service {
     }
 
     /// Uses `progress` to notify Operators.
-    pub fn with_progress(mut self, progress: Arc<dyn DownloadProgress>) -> Es9Service {
+    pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Es9Service {
         self.progress = progress;
         self
     }
@@ -527,5 +527,52 @@ impl Es9Service {
         };
         self.sessions.save(&new, extra, now).await?;
         Ok(out)
+    }
+}
+
+/// HandleDownloadProgressInfo callbacks through the ES2+ outbox: points 1 (eligibility), 2
+/// (confirmation failure), 3 (BPP download; also a CancelSession, with its code: project choice)
+/// and 4 (installation, with the Profile Installation Result as `resultData`).
+impl ProgressSink for crate::es2plus::ProgressNotifier {
+    fn writes(
+        &self,
+        order: &crate::order::Order,
+        event: ProgressEvent<'_>,
+        now: OffsetDateTime,
+    ) -> Vec<WriteOp> {
+        use crate::es2plus::{DownloadProgress, NotificationPoint as P};
+        use rsp_types::FunctionExecutionStatus as S;
+        let of = |o: Outcome| match o {
+            Outcome::Continue => S::success(),
+            Outcome::Retryable(c) | Outcome::Ended(c) => c.failed(),
+        };
+        let (point, status, result_data) = match event {
+            ProgressEvent::Eligibility(Ok(())) => (P::EligibilityCheck, S::success(), None),
+            ProgressEvent::Eligibility(Err(c)) => (P::EligibilityCheck, c.failed(), None),
+            ProgressEvent::ConfirmationFailed(c) => (P::ConfirmationFailure, c.failed(), None),
+            ProgressEvent::BppDownloaded => (P::BppDownload, S::success(), None),
+            ProgressEvent::Installed {
+                outcome,
+                result_data,
+            } => (
+                P::BppInstallation,
+                of(outcome),
+                (!result_data.is_empty()).then(|| result_data.to_vec()),
+            ),
+            ProgressEvent::Cancelled { outcome, .. } => (P::BppDownload, of(outcome), None),
+        };
+        let progress = DownloadProgress {
+            point,
+            status,
+            result_data,
+            imei: None,
+        };
+        match self.op(order, progress, now) {
+            Ok(op) => op.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not queue the progress callback");
+                Vec::new()
+            }
+        }
     }
 }

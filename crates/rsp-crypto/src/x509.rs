@@ -459,7 +459,7 @@ impl Certificate {
         let header_len = der.len() - outer.len();
         let (tbs_tag, tbs_whole, _, after_tbs) =
             der_read(outer).ok_or_else(|| bad("no TBSCertificate"))?;
-        let (alg_tag, _, _, after_alg) =
+        let (alg_tag, _, alg_content, after_alg) =
             der_read(after_tbs).ok_or_else(|| bad("no signatureAlgorithm"))?;
         let (sig_tag, _, sig_bits, after_sig) =
             der_read(after_alg).ok_or_else(|| bad("no signatureValue"))?;
@@ -484,6 +484,25 @@ impl Certificate {
         let signature_algorithm = oid_string(&x509.signature_algorithm.algorithm);
         if oid_string(&tbs.signature.algorithm) != signature_algorithm {
             return Err(bad("TBS signature algorithm differs from the outer one"));
+        }
+        // The outer AlgorithmIdentifier is not covered by the signature: hold it to the exact
+        // form (an OBJECT IDENTIFIER equal to the TBS one, then at most the parameters the TBS
+        // has), so a mangled tag that a lenient parser would accept is refused (RFC 5280
+        // §4.1.1.2: the two fields must be identical).
+        let (oid_tag, _, oid_value, params) =
+            der_read(alg_content).ok_or_else(|| bad("malformed signatureAlgorithm"))?;
+        let tbs_params_len = tbs
+            .signature
+            .parameters
+            .as_ref()
+            .map_or(0, |p| p.as_bytes().len());
+        if oid_tag != 0x06
+            || oid_value != tbs.signature.algorithm.as_bytes()
+            || (tbs_params_len == 0 && !params.is_empty())
+        {
+            return Err(bad(
+                "outer signatureAlgorithm is not identical to the TBS one",
+            ));
         }
 
         let spki = tbs.subject_pki.raw.to_vec();

@@ -254,6 +254,25 @@ impl ConsumerEuicc {
         self.state.now = self.state.now.max(now);
     }
 
+    /// The Profile the card encodes for towards the server that signed `signed1`: a server
+    /// without `sessionContext` is v2 (the version is capped below 3.0.0, no feature); a v3
+    /// server gets the lower of both versions and the features both declared.
+    pub fn profile_for_server(&self, signed1: &rsp_sgp22::ServerSigned1) -> Profile {
+        let own = self.own_profile();
+        match &signed1.session_context {
+            Some(ctx) if own.is_v3() => {
+                let server = Capabilities {
+                    server: signed1.server_rsp_capability.clone(),
+                    ..Capabilities::default()
+                }
+                .declared_features();
+                Profile::new(own.svn.min(ctx.server_svn))
+                    .with_features(own.features.intersection(server))
+            }
+            _ => Profile::new(own.svn.min(rsp_sgp22::version::V2_MAX)),
+        }
+    }
+
     /// The Profile this card encodes for: its own version and the features its capability bits
     /// declare.
     pub fn own_profile(&self) -> Profile {

@@ -224,7 +224,9 @@ impl ConsumerEuicc {
     /// ES10b.AuthenticateServer.
     pub(crate) fn authenticate_server(&mut self, cmd: &[u8]) -> Result<Vec<u8>, Refusal> {
         let req = AuthenticateServerRequest::decode(cmd)?;
-        let profile = self.own_profile();
+        // Everything signed and sent from here on is encoded for the server: a v2 server (no
+        // sessionContext in serverSigned1) never receives a v3 element, even from a v3 card.
+        let profile = self.profile_for_server(req.server_signed1.value());
         let transaction_id = req.server_signed1.value().transaction_id.clone();
         match self.check_server(&req) {
             Ok((credential, curve, smdp_oid)) => {

@@ -190,7 +190,7 @@ impl SessionState {
             reason,
             from: self.name().to_string(),
             eid: a.map(|a| a.eid),
-            iccid: a.map(|a| a.iccid.clone()),
+            iccid: a.map(|a| a.iccid),
             euicc_certificate: a.map(|a| a.euicc_certificate.clone()),
         })
     }

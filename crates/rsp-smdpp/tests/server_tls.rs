@@ -120,7 +120,12 @@ async fn start(svn: rsp_types::Svn) -> Env {
     .unwrap();
     Env {
         tls_ca,
-        lpa: client(&[ci.clone()], rustls::DEFAULT_VERSIONS, None, addr),
+        lpa: client(
+            std::slice::from_ref(&ci),
+            rustls::DEFAULT_VERSIONS,
+            None,
+            addr,
+        ),
         operator: client(
             &[ci],
             rustls::DEFAULT_VERSIONS,
@@ -446,7 +451,7 @@ async fn asn1_binding_and_tls12() {
     assert_eq!(r.status(), 200);
     // A client that does not trust the SGP.26 CI cannot connect.
     let untrusting = client(
-        &[env.tls_ca.clone()],
+        std::slice::from_ref(&env.tls_ca),
         rustls::DEFAULT_VERSIONS,
         None,
         env.running.local_addr,

@@ -54,7 +54,7 @@ fn random16(rng: &dyn Randomness) -> Result<[u8; 16], Refusal> {
     Ok(b)
 }
 
-fn check_live<'a>(session: &'a Session, now: OffsetDateTime) -> Result<&'a SessionState, Refusal> {
+fn check_live(session: &Session, now: OffsetDateTime) -> Result<&SessionState, Refusal> {
     if now >= session.expires_at {
         return Err(Refusal::InvalidTransactionId("session expired"));
     }
@@ -422,7 +422,7 @@ pub fn accept_authenticate_client(
             eid: verified.eid,
             euicc_certificate: verified.euicc_certificate,
             eum_certificate: verified.eum_certificate,
-            iccid: order.iccid.clone(),
+            iccid: order.iccid,
             package_version,
             matching_id: verified.matching_id,
             cc_required: order.cc_required(),
@@ -751,7 +751,7 @@ pub fn cancel_session(
     }
     Ok(CancelOutcome {
         reason: signed.reason,
-        iccid: Some(auth.iccid.clone()),
+        iccid: Some(auth.iccid),
         session: Session {
             state: state.close(CloseReason::Cancelled(signed.reason)),
             ..session.clone()

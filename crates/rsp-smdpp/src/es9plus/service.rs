@@ -328,7 +328,7 @@ impl Es9Service {
         let stored = self.load_session(&req.transaction_id).await?;
         // The session decides first (state, eUICC error, signature); only then the order.
         let iccid = match procedure::verify_get_bound_profile_package(&stored.session, req, now) {
-            Ok((auth, _)) => auth.iccid.clone(),
+            Ok((auth, _)) => auth.iccid,
             Err(Refusal::EuiccError(code)) => {
                 self.close(&stored, CloseReason::EuiccError(code), now)
                     .await;

@@ -162,7 +162,7 @@ pub async fn order(
         .order
         .confirm(OPERATOR, &confirm, matching_id)
         .unwrap();
-    let iccid = stored.order.iccid.clone();
+    let iccid = stored.order.iccid;
     s.orders
         .save(&stored, vec![matching_id_claim(matching_id, &iccid)], now)
         .await
@@ -473,7 +473,7 @@ impl TestEuicc {
                         NotificationEvent::INSTALL,
                     ]),
                     notification_address: ADDRESS.into(),
-                    iccid: Some(iccid.clone()),
+                    iccid: Some(*iccid),
                     unknown_tags: vec![],
                 },
                 smdp_oid: smdp_oid.clone(),
@@ -510,7 +510,7 @@ impl TestEuicc {
                     NotificationEvent::LOCAL_ENABLE,
                 ]),
                 notification_address: ADDRESS.into(),
-                iccid: Some(iccid.clone()),
+                iccid: Some(*iccid),
                 unknown_tags: vec![],
             },
             &self.own_profile(),

@@ -495,8 +495,10 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         let peer = session_side.profile;
         let undefined = cancel_session_reason::UNDEFINED_REASON;
 
-        // AuthenticateServer: ctxParams1 is signed by the eUICC for the server, so it (and the
-        // whole request) is encoded for what both the server and the device accept.
+        // AuthenticateServer goes to the eUICC: encoded for the device side. Its DeviceInfo
+        // carries the same lpaRspCapability as InitiateAuthentication did (the server's tamper
+        // check compares the two); a v2 server ignores it inside the signed euiccSigned1, as it
+        // ignores the card's v3 EUICCInfo2 fields.
         self.emit(Progress::Step(St::AuthenticateServer));
         let ctx = CtxParams1::CommonAuthentication(CtxParamsForCommonAuthentication {
             matching_id: request.matching_id.clone(),
@@ -519,7 +521,7 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         };
         let auth_resp = self
             .card
-            .authenticate_server(&auth_req, &peer)
+            .authenticate_server(&auth_req, &device.profile)
             .map_err(|e| {
                 Failure::Cancel(St::AuthenticateServer, FailureKind::Card(e), undefined)
             })?;
@@ -620,7 +622,7 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         };
         let prep_resp = self
             .card
-            .prepare_download(&prep_req, &peer)
+            .prepare_download(&prep_req, &device.profile)
             .map_err(|e| Failure::Cancel(St::PrepareDownload, FailureKind::Card(e), undefined))?;
         let prep_error = match &prep_resp {
             PrepareDownloadResponse::Error(e) => Some(e.download_error_code),

@@ -3,7 +3,7 @@
 //! ([`rsp_euicc::consumer`]) with the SGP.26 test identity, released TS.48 orders, and an
 //! [`Lpa`] wired to both. Every piece takes its SGP.22 version, so an interop matrix is a loop:
 //!
-//! ```ignore
+//! ```text
 //! let fx = Fixtures::at(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
 //! let dir = tempfile::tempdir()?;
 //! let smdp = start_smdp(&fx, Es9Config::new(server_svn), dir.path()).await?;
@@ -191,7 +191,8 @@ pub async fn start_smdp(
     ))
     .await?;
     let service = Es9Service::new(config, identity, inventory.clone(), store.clone());
-    let app = rsp_smdpp::es9plus::json::router(service);
+    let app = rsp_smdpp::es9plus::json::router(service.clone())
+        .merge(rsp_smdpp::es9plus::asn1::router(service));
     let tcp = TcpListener::bind("127.0.0.1:0").await?;
     let socket = tcp.local_addr()?;
     let listener = TlsListener {
@@ -279,7 +280,17 @@ impl SmdpServer {
         config: LpaConfig,
         card: ConsumerEuicc,
     ) -> Result<Lpa<ApduTransport<ConsumerEuicc>, HttpEs9Client>, HarnessError> {
-        let client = self.client(config.svn, Binding::Json)?;
+        self.lpa_with(config, card, Binding::Json)
+    }
+
+    /// An LPA with `config` driving `card`, over `binding` (JSON or ASN.1) to this SM-DP+.
+    pub fn lpa_with(
+        &self,
+        config: LpaConfig,
+        card: ConsumerEuicc,
+        binding: Binding,
+    ) -> Result<Lpa<ApduTransport<ConsumerEuicc>, HttpEs9Client>, HarnessError> {
+        let client = self.client(config.svn, binding)?;
         let isd_r = config.isd_r_aid;
         Ok(Lpa::new(config, ApduTransport::new(card, isd_r), client))
     }

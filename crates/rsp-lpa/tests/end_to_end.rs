@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use rsp_lpa::harness::{Fixtures, card, start_smdp};
-use rsp_lpa::{Es9Function, LpaConfig, ResultDelivery};
+use rsp_lpa::{Binding, Es9Function, LpaConfig, ResultDelivery};
 use rsp_sgp22::LpaRspCapability;
 use rsp_smdpp::es9plus::Es9Config;
 use rsp_smdpp::order::OrderState;
@@ -20,6 +20,15 @@ fn fixtures() -> Fixtures {
 }
 
 async fn download(server: Svn, card_svn: Svn, lpa: LpaConfig) -> (rsp_lpa::WireLog, bool) {
+    download_over(server, card_svn, lpa, Binding::Json).await
+}
+
+async fn download_over(
+    server: Svn,
+    card_svn: Svn,
+    lpa: LpaConfig,
+    binding: Binding,
+) -> (rsp_lpa::WireLog, bool) {
     let fx = fixtures();
     let dir = tempfile::tempdir().unwrap();
     let smdp = start_smdp(&fx, Es9Config::new(server), dir.path())
@@ -27,7 +36,9 @@ async fn download(server: Svn, card_svn: Svn, lpa: LpaConfig) -> (rsp_lpa::WireL
         .unwrap();
     let order = smdp.order("MATCHING-E2E", None, None).await.unwrap();
     let iccid = order.order.iccid;
-    let mut lpa = smdp.lpa(lpa, card(&fx, card_svn).unwrap()).unwrap();
+    let mut lpa = smdp
+        .lpa_with(lpa, card(&fx, card_svn).unwrap(), binding)
+        .unwrap();
     let outcome = match lpa.download(&smdp.request("MATCHING-E2E")).await {
         Ok(o) => o,
         Err(e) => panic!("{e}\n{:#}", smdp.log().to_json()),
@@ -117,5 +128,50 @@ async fn v3_lpa_v2_card_v3_server_stays_v2() {
             .iter()
             .any(|p| p.ends_with("serverSigned1:30/A5") || p.ends_with("serverSigned1:30/86")),
         "{received:?}"
+    );
+}
+
+#[tokio::test]
+async fn asn1_binding_v3_lpa_v2_server() {
+    let lpa = LpaConfig::new(V3).with_capability(&[LpaRspCapability::EVENT_CHECKING_SUPPORT]);
+    let (log, server_v3) = download_over(V2, V3, lpa, Binding::Asn1).await;
+    assert!(!server_v3);
+    for e in log.exchanges() {
+        assert!(e.url.ends_with("/gsma/rsp2/asn1"), "{}", e.url);
+        assert_eq!(
+            e.request_header("content-type"),
+            Some("application/x-gsma-rsp-asn1")
+        );
+    }
+    // The v3 LPA offered lpaRspCapability before knowing the server, and the card signed the
+    // same copy in DeviceInfo: the server's tamper check (error 14) passes.
+    let init = log.last(Es9Function::InitiateAuthentication).unwrap();
+    assert!(
+        init.request_tag_paths()
+            .contains(&"body:A2/BF39/85".to_string())
+    );
+    let client = log.last(Es9Function::AuthenticateClient).unwrap();
+    let paths = client.request_tag_paths();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p == "body:A2/BF3B/BF38/A0/30/A0/A1/85"),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn json_v3_lpa_v3_card_v2_server() {
+    let lpa = LpaConfig::new(V3).with_capability(&[LpaRspCapability::EVENT_CHECKING_SUPPORT]);
+    let (log, server_v3) = download(V2, V3, lpa).await;
+    assert!(!server_v3);
+    // The v2 server sent no v3 element, and answered with its own version.
+    for e in log.exchanges() {
+        assert_eq!(e.response_admin_protocol(), Some(V2), "{}", e.url);
+    }
+    assert!(
+        !log.received_tag_paths()
+            .iter()
+            .any(|p| p.ends_with("serverSigned1:30/A5") || p.ends_with("serverSigned1:30/86"))
     );
 }

@@ -33,7 +33,7 @@ pub fn ci() -> (Certificate, PrivateKey) {
 }
 
 pub fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+    OffsetDateTime::now_utc()
 }
 
 /// A TLS identity (serverAuth + clientAuth) with entity OID `oid`, minted under the CI.

@@ -941,3 +941,71 @@ async fn two_nodes_share_one_store() {
         .unwrap();
     assert!(matches!(session.session.state, SessionState::Closed(_)));
 }
+
+/// An eUICC certificate for `eid` issued by the SGP.26 EUM (its published key), shaped like
+/// the SGP.26 one (O = the EUM's permitted organisation, serialNumber = EID, eUICC policy).
+fn euicc_certificate_for(eid: &rsp_types::Eid) -> (Vec<u8>, rsp_crypto::ecc::PrivateKey) {
+    use rcgen::{
+        CertificateParams, CustomExtension, DnType, DnValue, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let eum_key = KeyPair::from_pem(&key("SK_EUM_ECDSA_NIST.pem").to_pkcs8_pem()).unwrap();
+    let eum = read("CERT_EUM_ECDSA_NIST.der");
+    let issuer = Issuer::from_ca_cert_der(&eum.into(), eum_key).unwrap();
+    let subject = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p = CertificateParams::default();
+    p.distinguished_name.push(DnType::CountryName, "ES");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "RSP Test EUM");
+    p.distinguished_name.push(
+        DnType::CustomDnType(vec![2, 5, 4, 5]),
+        DnValue::PrintableString(eid.as_str().try_into().unwrap()),
+    );
+    p.distinguished_name.push(DnType::CommonName, "Test eUICC");
+    p.not_before = at("2021-01-01T00:00:00Z");
+    p.not_after = at("2100-01-01T00:00:00Z");
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.use_authority_key_identifier_extension = true;
+    // certificatePolicies { id-rspRole-euicc 2.23.146.1.2.1.1 }, critical.
+    let policy = vec![
+        0x30, 0x0B, 0x30, 0x09, 0x06, 0x07, 0x67, 0x81, 0x12, 0x01, 0x02, 0x01, 0x01,
+    ];
+    let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 32], policy);
+    ext.set_criticality(true);
+    p.custom_extensions = vec![ext];
+    let cert = p.signed_by(&subject, &issuer).unwrap();
+    let key = rsp_crypto::ecc::PrivateKey::from_pem(&subject.serialize_pem()).unwrap();
+    (cert.der().to_vec(), key)
+}
+
+#[tokio::test]
+async fn eid_must_lie_in_the_eum_range() {
+    let t = setup(Es9Config::new(v3()), &["NIST"]).await;
+    let s = &t.s;
+    order(s, "MATCH-EIN", None, None).await;
+    // In range (EIN 89049032): accepted, so the minted certificate itself is sound.
+    let inside = rsp_types::Eid::with_check_digits("890490320000000000000000000077").unwrap();
+    let (der, k) = euicc_certificate_for(&inside);
+    let mut e = TestEuicc::new("NIST", true);
+    e.certificate = der;
+    e.key = k;
+    e.eid = inside;
+    let (_, r) = authenticate(s, &mut e, "MATCH-EIN", now()).await;
+    assert_eq!(
+        r.unwrap().session.state.authenticated().unwrap().eid,
+        inside
+    );
+    // Outside the EUM's permitted EINs: the eUICC certificate is invalid, 8.1.3/6.1.
+    order(s, "MATCH-EIN-2", None, None).await;
+    let outside = rsp_types::Eid::with_check_digits("890330230000000000000000000077").unwrap();
+    let (der, k) = euicc_certificate_for(&outside);
+    let mut e = TestEuicc::new("NIST", true);
+    e.certificate = der;
+    e.key = k;
+    e.eid = outside;
+    let err = ac_refusal(s, &mut e, now(), |e, i| {
+        e.authenticate_server(i, Some("MATCH-EIN-2"))
+    })
+    .await;
+    assert_refused(&err, status::EUICC_CERTIFICATE_INVALID, 3);
+    assert!(err.to_string().contains("outside"), "{err}");
+}

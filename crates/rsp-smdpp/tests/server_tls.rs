@@ -459,3 +459,83 @@ async fn asn1_binding_and_tls12() {
     assert!(untrusting.post(&url).body(vec![0u8]).send().await.is_err());
     env.running.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn config_builds_a_server_that_serves_and_stops() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let config = server::SmdpConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        identity: rsp_smdpp::identity::IdentityPaths {
+            address: ADDRESS.into(),
+            curves: vec![
+                rsp_smdpp::identity::CurvePaths::sgp26(&sgp26(), "NIST"),
+                rsp_smdpp::identity::CurvePaths::sgp26(&sgp26(), "BRP"),
+            ],
+            tls: rsp_smdpp::identity::TlsSource::Mint {
+                ci_cert: sgp26().join("CERT_CI_ECDSA_NIST.der"),
+                ci_key: sgp26().join("SK_CI_ECDSA_NIST.pem"),
+                days: 7,
+            },
+        },
+        svn: "3.1.0".into(),
+        lowest_svn: "2.0.0".into(),
+        server_rsp_capability: vec![3],
+        supported_push_services: vec![],
+        session_ttl_seconds: 600,
+        store_url: format!("sqlite://{}", dir.path().join("cfg.sqlite").display()),
+        operator_cas: vec![],
+        delivery_period_ms: 50,
+    };
+    // The configuration is data: it survives a JSON round trip.
+    let text = serde_json::to_string(&config).unwrap();
+    assert_eq!(
+        serde_json::from_str::<server::SmdpConfig>(&text).unwrap(),
+        config
+    );
+    let parts = config
+        .build(
+            inventory(&[rsp_types::Svn::new(2, 3, 0)]),
+            OperatorDirectory::new(vec![]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(parts.es9.identity().curves().len(), 2);
+    assert_eq!(parts.es9.identity().oid.to_string(), "2.999.10");
+    let running = server::serve(parts).await.unwrap();
+    let ci = CertificateDer::from(read("CERT_CI_ECDSA_NIST.der"));
+    let c = client(&[ci], rustls::DEFAULT_VERSIONS, None, running.local_addr);
+    let e = TestEuicc::new("BRP", true);
+    let req = RemoteProfileProvisioningRequest::InitiateAuthentication(e.initiate_request(ADDRESS));
+    let r = c
+        .post(format!(
+            "https://{ADDRESS}:{}/gsma/rsp2/asn1",
+            running.local_addr.port()
+        ))
+        .body(req.encode(&e.own_profile()).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let resp = RemoteProfileProvisioningResponse::decode(&r.bytes().await.unwrap()).unwrap();
+    let RemoteProfileProvisioningResponse::InitiateAuthentication(
+        InitiateAuthenticationResponse::Ok(ok),
+    ) = resp
+    else {
+        panic!("{resp:?}")
+    };
+    // A brainpool eUICC gets the brainpool CERT.DPauth.
+    assert_eq!(
+        ok.server_certificate.der(),
+        read("CERT_S_SM_DPauth_ECDSA_BRP.der")
+    );
+    let addr = running.local_addr;
+    running.shutdown().await.unwrap();
+    // After shutdown the port no longer answers.
+    assert!(
+        c.post(format!("https://{ADDRESS}:{}/gsma/rsp2/asn1", addr.port()))
+            .body(vec![0u8])
+            .send()
+            .await
+            .is_err()
+    );
+}

@@ -495,10 +495,17 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         let peer = session_side.profile;
         let undefined = cancel_session_reason::UNDEFINED_REASON;
 
-        // AuthenticateServer goes to the eUICC: encoded for the device side. Its DeviceInfo
-        // carries the same lpaRspCapability as InitiateAuthentication did (the server's tamper
-        // check compares the two); a v2 server ignores it inside the signed euiccSigned1, as it
-        // ignores the card's v3 EUICCInfo2 fields.
+        // AuthenticateServer goes to the eUICC, but its ctxParams1 travels on, signed, to the
+        // server. A v3 server gets the device-side encoding: DeviceInfo carries the same
+        // lpaRspCapability as InitiateAuthentication (its tamper check compares the two, which
+        // also catches a stripped unsigned copy). A v2 server gets the v2 encoding: no v3
+        // element reaches it once its version is known (the card likewise encodes euiccInfo2
+        // for the server it verified).
+        let card_peer = if session_side.server_is_v3 {
+            device.profile
+        } else {
+            peer
+        };
         self.emit(Progress::Step(St::AuthenticateServer));
         let ctx = CtxParams1::CommonAuthentication(CtxParamsForCommonAuthentication {
             matching_id: request.matching_id.clone(),
@@ -521,7 +528,7 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         };
         let auth_resp = self
             .card
-            .authenticate_server(&auth_req, &device.profile)
+            .authenticate_server(&auth_req, &card_peer)
             .map_err(|e| {
                 Failure::Cancel(St::AuthenticateServer, FailureKind::Card(e), undefined)
             })?;

@@ -143,8 +143,10 @@ async fn asn1_binding_v3_lpa_v2_server() {
             Some("application/x-gsma-rsp-asn1")
         );
     }
-    // The v3 LPA offered lpaRspCapability before knowing the server, and the card signed the
-    // same copy in DeviceInfo: the server's tamper check (error 14) passes.
+    // The v3 LPA offered lpaRspCapability before knowing the server (sgp22.md §6 allows it;
+    // a v2 server ignores it). Once serverSigned1 showed a v2 server, nothing v3 follows: the
+    // signed DeviceInfo has no lpaRspCapability (85) and the card's euiccInfo2 no
+    // signing-V3 list (B1) or highestSvn (93); the v2 server runs no v3 tamper check.
     let init = log.last(Es9Function::InitiateAuthentication).unwrap();
     assert!(
         init.request_tag_paths()
@@ -155,9 +157,19 @@ async fn asn1_binding_v3_lpa_v2_server() {
     assert!(
         paths
             .iter()
-            .any(|p| p == "body:A2/BF3B/BF38/A0/30/A0/A1/85"),
+            .any(|p| p == "body:A2/BF3B/BF38/A0/30/A0/A1/80"),
         "{paths:?}"
     );
+    for v3 in [
+        "body:A2/BF3B/BF38/A0/30/A0/A1/85",
+        "body:A2/BF3B/BF38/A0/30/BF22/B1",
+        "body:A2/BF3B/BF38/A0/30/BF22/93",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p == v3),
+            "{v3} reached a v2 server: {paths:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -54,6 +54,14 @@ pub struct Initiated {
     pub lpa_rsp_capability: Option<Vec<u8>>,
     /// The negotiated profile of the peer (what the encoder writes for).
     pub peer: StoredProfile,
+    /// Whether this server was v3 when it answered: only a v3 server knows the v3 capability
+    /// carriers and runs the tamper checks on them (a v2 server ignores them, sgp22.md §6).
+    #[serde(default = "yes")]
+    pub server_v3: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// After AuthenticateClient.
@@ -534,6 +542,7 @@ mod tests {
             peer: StoredProfile::from(
                 &Profile::new(Svn::new(3, 1, 0)).with_features(FeatureSet::of(&[Feature::Rpm])),
             ),
+            server_v3: true,
         };
         let s = Session {
             transaction_id: tid,

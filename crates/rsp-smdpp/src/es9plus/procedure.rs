@@ -202,6 +202,7 @@ pub fn initiate_authentication(
                 .map_err(|e| fail(Refusal::Internal(e.to_string())))?,
             lpa_rsp_capability: lpa_cap,
             peer: StoredProfile::from(&peer),
+            server_v3: cfg.is_v3(),
         }),
     };
     Ok(InitiateOutcome {
@@ -305,10 +306,12 @@ pub fn verify_authenticate_client(
             ));
         }
     };
-    // Tamper checks: the unsigned copies against the signed ones (sgp22.md §0.3).
+    // Tamper checks: the unsigned copies against the signed ones (sgp22.md §0.3). They are
+    // v3 checks on v3 carriers: a v2 server does not know these fields and ignores them.
     let info1 = EuiccInfo1::decode(&initiated.euicc_info1)
         .map_err(|e| Refusal::Internal(format!("stored euiccInfo1: {e}")))?;
-    if let Some(c1) = &info1.euicc_rsp_capability
+    if initiated.server_v3
+        && let Some(c1) = &info1.euicc_rsp_capability
         && *c1 != signed1.euicc_info2.euicc_rsp_capability
     {
         return Err(Refusal::EuiccRspCapabilityChanged);
@@ -322,7 +325,7 @@ pub fn verify_authenticate_client(
             c.0.write_content(&mut content);
             content
         });
-    if signed_lpa != initiated.lpa_rsp_capability {
+    if initiated.server_v3 && signed_lpa != initiated.lpa_rsp_capability {
         return Err(Refusal::LpaRspCapabilityChanged);
     }
     Ok(ClientVerified {

@@ -42,8 +42,8 @@ pub mod response;
 pub mod script;
 pub mod sw;
 
-pub use card::ApduCard;
 pub use apdu::{ApduCase, ApduError, Cla, CommandApdu, ResponseApdu};
+pub use card::ApduCard;
 pub use command::{
     CardCommand, CommandError, Delete, GetData, GetStatus, InstallForInstall,
     InstallForPersonalization, InstallParameters, KeyAgreement, KeyAgreementCrt, KeyAgreementRaw,

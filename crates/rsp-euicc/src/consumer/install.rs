@@ -253,11 +253,8 @@ impl ConsumerEuicc {
             self.state.retained_otk = None;
         }
         let profile = self.own_profile();
-        let notification_metadata = self.next_metadata(
-            NotificationEvent::INSTALL,
-            &session.server_address,
-            iccid,
-        );
+        let notification_metadata =
+            self.next_metadata(NotificationEvent::INSTALL, &session.server_address, iccid);
         let seq = notification_metadata.seq_number;
         let data = Signed::new(
             ProfileInstallationResultData {

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod catalogue;
 pub mod config;
+pub mod demo;
 pub mod euicc;
 pub mod eum;
 pub mod lpa;
@@ -61,6 +62,9 @@ pub enum Command {
     /// The SGP.22 LPA driving a simulated consumer eUICC: download, profiles, notifications.
     #[command(subcommand)]
     Lpa(lpa::LpaCommand),
+    /// Live demonstrations (`rsp demo sgp22`: the SGP.22 v2/v3 interoperability matrix).
+    #[command(subcommand)]
+    Demo(demo::DemoCommand),
 }
 
 /// `rsp catalogue`
@@ -248,6 +252,7 @@ async fn run(command: Command, config: Config) -> Result<(), CliError> {
         Command::Euicc(command) => euicc::run(command, &config),
         Command::Eum(command) => eum::run(command, &config).await,
         Command::Lpa(command) => lpa::run(command, &config).await,
+        Command::Demo(command) => demo::run(command).await,
         Command::Store(StoreCommand::Migrate) => {
             std::fs::create_dir_all(&config.data_dir)
                 .map_err(CliError::io("creating the data dir"))?;

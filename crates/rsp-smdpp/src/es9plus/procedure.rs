@@ -365,11 +365,17 @@ pub fn accept_authenticate_client(
         .authorize_download(&verified.eid, now)
         .map_err(Refusal::Order)?;
     let info2 = &verified.euicc_info2;
+    // A v3 profile package only in a v3 session: a v2 server knows no v3 package, and a v2
+    // peer gets a v2 package (sgp22.md §6, §7).
+    let session_is_v3 = verified.initiated.peer.profile().is_v3();
     let additional: Vec<Svn> = info2
         .additional_profile_package_versions
         .as_ref()
         .map(|l| l.0.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| session_is_v3 || *v < rsp_sgp22::version::V3_0_0)
+        .collect();
     let package_version = inventory
         .package_version_for(
             &order.iccid,

@@ -1518,8 +1518,7 @@ pub fn issue_sgp22_ds_auth_certificate(
         Curve::NistP256 => der,
         Curve::BrainpoolP256r1 => fix_brainpool_spki(&der, subject_key.public_key(), ci_key)?,
     };
-    let cert =
-        Certificate::from_der(&der).map_err(|e| PkiError::x509("issued CERT.DSauth", e))?;
+    let cert = Certificate::from_der(&der).map_err(|e| PkiError::x509("issued CERT.DSauth", e))?;
     x509::verify_sgp22_chain(
         &cert,
         &[],

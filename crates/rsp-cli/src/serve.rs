@@ -84,37 +84,44 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     let admin_addr = listener
         .local_addr()
         .map_err(CliError::io("reading the admin address"))?;
+    // The signal handlers are installed before rsp says it is up: a SIGTERM right after the
+    // "listening" line is a graceful shutdown, never the default (abrupt) action.
+    let shutdown = shutdown_signal()?;
     tracing::info!(%admin_addr, "admin listening on {admin_addr} (/healthz, /metrics)");
     tracing::info!("rsp is up ({} ms)", started.elapsed().as_millis());
 
     axum::serve(listener, admin::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(CliError::io("admin listener"))?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT / SIGTERM handlers now and returns the future that completes on either.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, CliError> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(CliError::io("installing the SIGINT handler"))?;
+        let mut term = signal(SignalKind::terminate())
+            .map_err(CliError::io("installing the SIGTERM handler"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("shutdown signal received");
+        })
     }
-    tracing::info!("shutdown signal received");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutdown signal received");
+        })
+    }
 }
 
 #[cfg(test)]

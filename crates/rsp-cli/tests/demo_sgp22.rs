@@ -7,9 +7,17 @@ use std::process::Command;
 
 #[test]
 fn demo_json_reports_six_passing_pairings() {
-    let out = Command::new(env!("CARGO_BIN_EXE_rsp"))
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsp"));
+    // The test environment's own RSP_TEST_… variables are not rsp configuration.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RSP_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
         .args(["demo", "sgp22", "--json"])
-        .env("RSP_DATA_DIR", tempfile::tempdir().unwrap().path())
+        .env("RSP_DATA_DIR", data.path())
         .output()
         .unwrap();
     assert!(

@@ -181,8 +181,8 @@ async fn cma_and_download_v2_and_v3_pairings() {
     assert_eq!(tags_of(&ss1), [0x80, 0x81, 0x83, 0x84]);
     assert_eq!(
         pv,
-        Svn::new(3, 1, 0),
-        "package choice follows the eUICC, not the protocol"
+        Svn::new(2, 3, 0),
+        "a v2 session gets a v2 package even from a v3 eUICC (sgp22.md §6)"
     );
     // v2 eUICC, v3 server: the peer has no v3 carrier, so no A5 / 86.
     let (ss1, pv) = full_download(v3(), false).await;

@@ -274,3 +274,41 @@ pub fn audit_towards_v2(log: &WireLog) -> V2PeerAudit {
     }
     audit
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn removing_an_element_rebuilds_only_its_ancestors() {
+        // 30 { A5 { 80 01 03, 04 81 90 <144 bytes> }, 86 01 00 }: long-form lengths on the path.
+        let mut inner = vec![0x80, 0x01, 0x03, 0x04, 0x81, 0x90];
+        inner.extend(std::iter::repeat_n(0xAB, 0x90));
+        let mut a5 = Vec::new();
+        tlv::encode_tlv(tlv::Tag::from_u32(0xA5).unwrap(), &inner, &mut a5).unwrap();
+        let mut content = a5.clone();
+        content.extend([0x86, 0x01, 0x00]);
+        let mut der = Vec::new();
+        tlv::encode_tlv(tlv::Tag::from_u32(0x30).unwrap(), &content, &mut der).unwrap();
+
+        let n = nodes(&der);
+        let paths: Vec<&str> = n.iter().map(|(_, p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["30", "30/A5", "30/A5/80", "30/A5/04", "30/86"]);
+        // Nothing to remove: identical bytes.
+        assert_eq!(without(&der, 0, usize::MAX).unwrap(), der);
+        // Remove the long OCTET STRING: A5 and 30 shrink to short-form lengths.
+        let (off, _, _) = n[3];
+        let out = without(&der, 0, off).unwrap();
+        assert_eq!(
+            out,
+            [0x30, 0x08, 0xA5, 0x03, 0x80, 0x01, 0x03, 0x86, 0x01, 0x00]
+        );
+        // Remove 86: A5 copied byte for byte.
+        let (off, _, _) = n[4];
+        let out = without(&der, 0, off).unwrap();
+        assert_eq!(&out[out.len() - a5.len()..], a5.as_slice());
+        // Garbage: no panic, no result.
+        assert!(without(&[0x30, 0x05, 0x01], 0, 0).is_none());
+    }
+}

@@ -1,6 +1,6 @@
 //! The test material the matrix runs on, embedded so that `rsp demo sgp22` runs anywhere: the
 //! SGP.26 test PKI (public, with its private keys) and one TS.48 profile (Apache-2.0). See
-//! `fixtures/README.md`.
+//! `tests/fixtures/README.md`.
 
 use std::path::Path;
 
@@ -10,7 +10,7 @@ macro_rules! fixture {
     ($name:literal) => {
         (
             $name,
-            include_bytes!(concat!("../fixtures/", $name)) as &[u8],
+            include_bytes!(concat!("../tests/fixtures/", $name)) as &[u8],
         )
     };
 }

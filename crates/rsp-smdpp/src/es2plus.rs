@@ -893,37 +893,31 @@ impl DeliveryWorker {
 
     /// Claims due callbacks and tries each once.
     pub async fn run_once(&self, now: OffsetDateTime) -> Result<DeliveryReport, StoreError> {
-        let msgs = self
-            .store
-            .claim_due_messages_of(
-                PROGRESS_OUTBOX_KIND,
+        let round = crate::outbox::OutboxRound {
+            holder: self.holder.clone(),
+            lease: self.lease,
+            max_attempts: self.max_attempts,
+            backoff: self.backoff,
+            batch: self.batch,
+        };
+        let r = round
+            .run(
+                self.store.as_ref(),
+                &[PROGRESS_OUTBOX_KIND],
                 now,
-                &self.holder,
-                self.lease,
-                self.batch,
+                |msg| async move {
+                    match self.deliver(&msg.destination, &msg.payload).await {
+                        Ok(()) => crate::outbox::Attempt::Delivered,
+                        Err(e) => crate::outbox::Attempt::Retry(e),
+                    }
+                },
             )
             .await?;
-        let mut report = DeliveryReport::default();
-        for msg in msgs {
-            match self.deliver(&msg.destination, &msg.payload).await {
-                Ok(()) => {
-                    self.store.mark_delivered(msg.id, &self.holder, now).await?;
-                    report.delivered += 1;
-                }
-                Err(error) => {
-                    let next = now + (self.backoff)(msg.attempts.saturating_add(1));
-                    let outcome = self
-                        .store
-                        .mark_failed(msg.id, &self.holder, &error, next, self.max_attempts, now)
-                        .await?;
-                    match outcome {
-                        rsp_store::FailureOutcome::Retry { .. } => report.retried += 1,
-                        rsp_store::FailureOutcome::DeadLettered { .. } => report.dead += 1,
-                    }
-                }
-            }
-        }
-        Ok(report)
+        Ok(DeliveryReport {
+            delivered: r.delivered,
+            retried: r.retried,
+            dead: r.dead,
+        })
     }
 
     /// Runs rounds every `period` until `shutdown` resolves.

@@ -21,9 +21,13 @@
 //!   write to put in the same `Store::apply` batch as the order update; [`DeliveryWorker`] POSTs
 //!   queued callbacks to the Operator's URL (from the directory) with retries.
 //!
+//! - SM-DS events (ES12): with [`Es2Plus::with_smds_events`], the order update of ConfirmOrder,
+//!   ReleaseProfile and CancelOrder carries the ES12 RegisterEvent / DeleteEvent outbox write in
+//!   the same batch ([`crate::es12`] says when).
+//!
 //! Decisions: ConfirmOrder takes the Confirmation Code in clear and stores `SHA256(CC)` only; an
-//! `smdsAddress` is recorded with the order but no SM-DS event is registered (ES12 is not
-//! implemented); EIDs are parsed without checking their check digits (C-01: log and proceed);
+//! `smdsAddress` must be `host[:port]` or an `https://` URL (else 8.9.1/2.1) and then needs a
+//! MatchingID of 1..=64 characters (else 8.2.6/2.1) and the EID (8.1.1/2.2); EIDs are parsed without checking their check digits (C-01: log and proceed);
 //! DownloadOrder with neither `iccid` nor `profileType` is `1.6`/`2.2`.
 
 use std::fmt;
@@ -47,6 +51,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use crate::es12::{EventRegistrar, check_event_data};
 use crate::inventory::{AllocationRequest, Inventory, InventoryError};
 use crate::order::{
     ConfirmRequest, FinalProfileStatus, Order, OrderError, OrderLimits, OrderStoreError, Orders,
@@ -148,6 +153,8 @@ pub struct Es2Plus {
     pub limits: OrderLimits,
     /// The clock.
     pub clock: Clock,
+    /// ES12: registers / deletes SM-DS events with the order updates (`None` = never).
+    pub smds_events: Option<Arc<EventRegistrar>>,
 }
 
 impl fmt::Debug for Es2Plus {
@@ -179,7 +186,14 @@ impl Es2Plus {
             order_ttl: None,
             limits: OrderLimits::default(),
             clock: Arc::new(OffsetDateTime::now_utc),
+            smds_events: None,
         }
+    }
+
+    /// Registers SM-DS events (ES12) through `registrar`.
+    pub fn with_smds_events(mut self, registrar: Arc<EventRegistrar>) -> Es2Plus {
+        self.smds_events = Some(registrar);
+        self
     }
 }
 
@@ -547,6 +561,11 @@ where
             // Nothing changed (a retry with the same data): only record the response.
             return Ok(Handled::Unsaved(body));
         }
+        extra.extend(crate::es12::writes_of(
+            st.smds_events.as_deref(),
+            &stored.order,
+            &next.order,
+        ));
         extra.push(done.op(&body));
         match st.orders.save(&next, extra, now).await {
             Ok(_) => return Ok(Handled::Saved(body)),
@@ -628,6 +647,14 @@ async fn confirm_order(
             }
         }
     };
+    if let Some(address) = req.smds_address.as_deref()
+        && let Err(code) = check_event_data(address, &matching_id)
+    {
+        return Ok(refuse(
+            code,
+            Some("smdsAddress needs host[:port] or an https:// URL, and a MatchingID of 1 to 64 characters"),
+        ));
+    }
     let smdp_address = st.smdp_address.clone();
     update_order(st, &iccid, done, now, |order| {
         order.confirm(&operator.id, &confirm, &matching_id)?;

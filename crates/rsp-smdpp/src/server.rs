@@ -8,7 +8,14 @@
 //!
 //! [`SmdpConfig`] is the whole configuration as data (serde); [`SmdpConfig::build`] loads the
 //! identity and opens the store, given the inventory and the Operator directory (owned by the
-//! ES2+ side).
+//! ES2+ side), and gives a [`SmdpServer`]: the [`ServerParts`] and the ES12 [`Es12Worker`] that
+//! delivers SM-DS event registrations and deletions ([`crate::es12`]). [`SmdpServer::serve`]
+//! runs both workers next to the listener.
+//!
+//! ES12 TLS client identity: `es12_client_certificate` / `es12_client_key` (PEM) when
+//! configured, else CERT.DP.TLS; its SAN registeredID (else the SM-DP+'s OID) is the
+//! `functionRequesterIdentifier`. SM-DS server certificates are trusted when they chain to one
+//! of the SM-DP+'s CIs or to one of `smds_cas`.
 
 use std::io;
 use std::net::SocketAddr;
@@ -34,7 +41,8 @@ use crate::es2plus::{
     self, DeliveryWorker, Es2Plus, OperatorDirectory, PeerCertificate, ProgressNotifier,
 };
 use crate::es9plus::{self, Es9Config, Es9Service};
-use crate::identity::{IdentityError, IdentityPaths, SmdpIdentity};
+use crate::es12::{self, Es12Worker, EventRegistrar};
+use crate::identity::{IdentityError, IdentityPaths, SmdpIdentity, TlsIdentity};
 use crate::inventory::Inventory;
 
 /// Why the server could not start.
@@ -84,9 +92,26 @@ pub struct SmdpConfig {
     /// certificate is requested; ES2+ then refuses every caller).
     #[serde(default)]
     pub operator_cas: Vec<PathBuf>,
-    /// Period of the HandleDownloadProgressInfo delivery rounds, in milliseconds.
+    /// Period of the HandleDownloadProgressInfo and ES12 delivery rounds, in milliseconds.
     #[serde(default = "default_delivery_period")]
     pub delivery_period_ms: u64,
+    /// PEM chain of the ES12 client certificate (leaf first); `None` = CERT.DP.TLS.
+    #[serde(default)]
+    pub es12_client_certificate: Option<PathBuf>,
+    /// PEM (PKCS#8) key of `es12_client_certificate`.
+    #[serde(default)]
+    pub es12_client_key: Option<PathBuf>,
+    /// PEM files of CAs trusted for SM-DS server certificates, besides the SM-DP+'s CIs.
+    #[serde(default)]
+    pub smds_cas: Vec<PathBuf>,
+    /// `forwardingIndicator` of ES12 RegisterEvent (default true: an Alternative SM-DS forwards
+    /// the event to the Root SM-DS).
+    #[serde(default = "default_true")]
+    pub smds_forwarding_indicator: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_lowest() -> String {
@@ -99,6 +124,22 @@ fn default_ttl() -> i64 {
 
 fn default_delivery_period() -> u64 {
     2000
+}
+
+/// A built SM-DP+: the listener's parts and the ES12 worker.
+#[derive(Debug)]
+pub struct SmdpServer {
+    /// Listener, ES9+, ES2+ and the progress callback worker.
+    pub parts: ServerParts,
+    /// The ES12 delivery worker (SM-DS events).
+    pub es12: Option<Es12Worker>,
+}
+
+impl SmdpServer {
+    /// Binds and serves until [`RunningServer::shutdown`], with both workers.
+    pub async fn serve(self) -> Result<RunningServer, ServerError> {
+        serve_with(self.parts, self.es12).await
+    }
 }
 
 /// Everything [`serve`] runs.
@@ -143,12 +184,12 @@ impl SmdpConfig {
     }
 
     /// Loads the identity, opens the store and assembles ES9+ and ES2+ (with progress
-    /// callbacks and their delivery worker) around `inventory` and `directory`.
+    /// callbacks, SM-DS events and their delivery workers) around `inventory` and `directory`.
     pub async fn build(
         &self,
         inventory: Inventory,
         directory: OperatorDirectory,
-    ) -> Result<ServerParts, ServerError> {
+    ) -> Result<SmdpServer, ServerError> {
         let now = OffsetDateTime::now_utc();
         let identity = Arc::new(self.identity.load(now)?);
         let store = rsp_store::open(&self.store_url)
@@ -170,15 +211,27 @@ impl SmdpConfig {
             smdp_identifier: identity.address.clone(),
             directory: directory.clone(),
         };
+        let (es12_client, requester) = self.es12_client(&identity)?;
+        let mut registrar = EventRegistrar::new(requester, identity.address.clone());
+        registrar.forwarding_indicator = self.smds_forwarding_indicator;
+        let registrar = Arc::new(registrar);
         let es9 = Es9Service::new(es9cfg, identity.clone(), inventory.clone(), store.clone())
-            .with_progress(Arc::new(notifier));
+            .with_progress(Arc::new(notifier))
+            .with_smds_events(registrar.clone());
         let mut es2 = Es2Plus::new(
             store.clone(),
             inventory,
             directory.clone(),
             identity.address.clone(),
-        );
+        )
+        .with_smds_events(registrar);
         es2.admin_protocol.ours = svn;
+        let es12 = Es12Worker::new(
+            store.clone(),
+            es12_client,
+            svn,
+            format!("smdpp-{}", self.listen),
+        );
         let delivery = DeliveryWorker::new(
             store,
             directory,
@@ -186,14 +239,58 @@ impl SmdpConfig {
             svn,
             format!("smdpp-{}", self.listen),
         );
-        Ok(ServerParts {
-            listen: self.listen,
-            es9,
-            es2: Some(es2),
-            delivery: Some(delivery),
-            delivery_period: std::time::Duration::from_millis(self.delivery_period_ms.max(10)),
-            tls,
+        Ok(SmdpServer {
+            parts: ServerParts {
+                listen: self.listen,
+                es9,
+                es2: Some(es2),
+                delivery: Some(delivery),
+                delivery_period: std::time::Duration::from_millis(self.delivery_period_ms.max(10)),
+                tls,
+            },
+            es12: Some(es12),
         })
+    }
+
+    /// The ES12 HTTP client (mutual TLS) and the `functionRequesterIdentifier` it goes with.
+    fn es12_client(
+        &self,
+        identity: &SmdpIdentity,
+    ) -> Result<(reqwest::Client, String), ServerError> {
+        let tls_identity = match (&self.es12_client_certificate, &self.es12_client_key) {
+            (Some(cert), Some(key)) => Some(TlsIdentity::load(cert, key)?),
+            (None, None) => None,
+            _ => {
+                return Err(ServerError::Config(
+                    "es12_client_certificate and es12_client_key go together".into(),
+                ));
+            }
+        };
+        let tls = tls_identity.as_ref().unwrap_or(&identity.tls);
+        let requester = tls
+            .chain
+            .first()
+            .and_then(|c| c.registered_ids().first().cloned())
+            .unwrap_or_else(|| identity.oid.to_string());
+        let mut roots: Vec<Vec<u8>> = identity
+            .trust_anchors()
+            .iter()
+            .map(|c| c.der().to_vec())
+            .collect();
+        for p in &self.smds_cas {
+            let bytes = std::fs::read(p)
+                .map_err(|e| ServerError::Config(format!("{}: {e}", p.display())))?;
+            let certs =
+                rsp_crypto::x509::Certificate::all_from_pem(&String::from_utf8_lossy(&bytes))
+                    .or_else(|_| rsp_crypto::x509::Certificate::from_der(&bytes).map(|c| vec![c]))
+                    .map_err(|e| ServerError::Config(format!("{}: {e}", p.display())))?;
+            roots.extend(certs.iter().map(|c| c.der().to_vec()));
+        }
+        let chain = tls.chain.iter().map(|c| c.der().to_vec()).collect();
+        let config = es12::tls_client_config(chain, tls.key().to_pkcs8_der().to_vec(), &roots)
+            .map_err(ServerError::Tls)?;
+        let client = es12::http_client(config).map_err(ServerError::Tls)?;
+        Ok((client, requester))
     }
 }
 
@@ -377,13 +474,21 @@ pub struct RunningServer {
     serve: JoinHandle<io::Result<()>>,
     worker: Option<JoinHandle<()>>,
     worker_stop: Option<oneshot::Sender<()>>,
+    es12: Option<JoinHandle<()>>,
+    es12_stop: Option<oneshot::Sender<()>>,
 }
 
 impl RunningServer {
-    /// Stops accepting, lets in-flight requests finish, stops the delivery worker.
+    /// Stops accepting, lets in-flight requests finish, stops the delivery workers.
     pub async fn shutdown(mut self) -> io::Result<()> {
         if let Some(tx) = self.worker_stop.take() {
             let _ = tx.send(());
+        }
+        if let Some(tx) = self.es12_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(w) = self.es12.take() {
+            let _ = w.await;
         }
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -398,8 +503,17 @@ impl RunningServer {
     }
 }
 
-/// Binds `parts.listen` and serves until [`RunningServer::shutdown`].
+/// Binds `parts.listen` and serves until [`RunningServer::shutdown`] (no ES12 worker: see
+/// [`serve_with`]).
 pub async fn serve(parts: ServerParts) -> Result<RunningServer, ServerError> {
+    serve_with(parts, None).await
+}
+
+/// Like [`serve`], also running the ES12 worker `es12` (same period as the progress worker).
+pub async fn serve_with(
+    parts: ServerParts,
+    es12: Option<Es12Worker>,
+) -> Result<RunningServer, ServerError> {
     let tcp = TcpListener::bind(parts.listen).await?;
     let listener = TlsListener::new(tcp, parts.tls.clone())?;
     let local_addr = listener.local;
@@ -426,6 +540,16 @@ pub async fn serve(parts: ServerParts) -> Result<RunningServer, ServerError> {
         }
         None => (None, None),
     };
+    let (es12, es12_stop) = match es12 {
+        Some(w) => {
+            let (tx, rx) = oneshot::channel::<()>();
+            let handle = tokio::spawn(w.run(parts.delivery_period, async {
+                let _ = rx.await;
+            }));
+            (Some(handle), Some(tx))
+        }
+        None => (None, None),
+    };
     tracing::info!(%local_addr, "SM-DP+ listening");
     Ok(RunningServer {
         local_addr,
@@ -433,5 +557,7 @@ pub async fn serve(parts: ServerParts) -> Result<RunningServer, ServerError> {
         serve,
         worker,
         worker_stop,
+        es12,
+        es12_stop,
     })
 }

@@ -486,6 +486,10 @@ async fn config_builds_a_server_that_serves_and_stops() {
         store_url: format!("sqlite://{}", dir.path().join("cfg.sqlite").display()),
         operator_cas: vec![],
         delivery_period_ms: 50,
+        es12_client_certificate: None,
+        es12_client_key: None,
+        smds_cas: vec![],
+        smds_forwarding_indicator: true,
     };
     // The configuration is data: it survives a JSON round trip.
     let text = serde_json::to_string(&config).unwrap();
@@ -493,16 +497,17 @@ async fn config_builds_a_server_that_serves_and_stops() {
         serde_json::from_str::<server::SmdpConfig>(&text).unwrap(),
         config
     );
-    let parts = config
+    let built = config
         .build(
             inventory(&[rsp_types::Svn::new(2, 3, 0)]),
             OperatorDirectory::new(vec![]),
         )
         .await
         .unwrap();
-    assert_eq!(parts.es9.identity().curves().len(), 2);
-    assert_eq!(parts.es9.identity().oid.to_string(), "2.999.10");
-    let running = server::serve(parts).await.unwrap();
+    assert_eq!(built.parts.es9.identity().curves().len(), 2);
+    assert_eq!(built.parts.es9.identity().oid.to_string(), "2.999.10");
+    assert!(built.es12.is_some());
+    let running = built.serve().await.unwrap();
     let ci = CertificateDer::from(read("CERT_CI_ECDSA_NIST.der"));
     let c = client(&[ci], rustls::DEFAULT_VERSIONS, None, running.local_addr);
     let e = TestEuicc::new("BRP", true);

@@ -2,7 +2,8 @@
 //! (and the order) from the store, runs the pure step and saves the new session, the order and
 //! the Operator notifications in one atomic batch. Concurrent calls of one session on two nodes
 //! are serialised by the row versions: the loser gets `1.2`/`4.4` (busy) and nothing of its
-//! work is stored.
+//! work is stored. With [`Es9Service::with_smds_events`] an order that ends (installed, or in
+//! Error) also queues the ES12 DeleteEvent of the SM-DS event it held, in the same batch.
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use super::procedure::{
     self, BppOutcome, CancelOutcome, ClientAccepted, InitiateOutcome, NotificationOutcome,
 };
 use super::{Es9Config, Es9Error, Function, Randomness, Refusal, SystemRandomness};
+use crate::es12::EventRegistrar;
 use crate::identity::SmdpIdentity;
 use crate::inventory::Inventory;
 use crate::order::{OrderError, OrderStoreError, Orders, Outcome, StoredOrder};
@@ -86,6 +88,7 @@ pub struct Es9Service {
     orders: Orders,
     rng: Arc<dyn Randomness>,
     progress: Arc<dyn ProgressSink>,
+    smds_events: Option<Arc<EventRegistrar>>,
 }
 
 impl fmt::Debug for Es9Service {
@@ -137,6 +140,7 @@ impl Es9Service {
             store,
             rng: Arc::new(SystemRandomness),
             progress: Arc::new(NoProgress),
+            smds_events: None,
         }
     }
 
@@ -144,6 +148,22 @@ impl Es9Service {
     pub fn with_progress(mut self, progress: Arc<dyn ProgressSink>) -> Es9Service {
         self.progress = progress;
         self
+    }
+
+    /// Registers and deletes SM-DS events (ES12) with the order updates: an order that ends
+    /// (installed, or Error) deletes the event it held, in the same batch.
+    pub fn with_smds_events(mut self, registrar: Arc<EventRegistrar>) -> Es9Service {
+        self.smds_events = Some(registrar);
+        self
+    }
+
+    /// The ES12 writes of an order change.
+    fn event_writes(
+        &self,
+        before: &crate::order::Order,
+        after: &crate::order::Order,
+    ) -> Vec<WriteOp> {
+        crate::es12::writes_of(self.smds_events.as_deref(), before, after)
     }
 
     /// Uses `rng` for transactionIds, challenges and hostIds.
@@ -212,9 +232,10 @@ impl Es9Service {
         &self,
         before: &StoredOrder,
         after: StoredOrder,
-        extra: Vec<WriteOp>,
+        mut extra: Vec<WriteOp>,
         now: OffsetDateTime,
     ) {
+        extra.extend(self.event_writes(&before.order, &after.order));
         if after.order != before.order
             && let Err(e) = self.orders.save(&after, extra, now).await
         {
@@ -275,6 +296,7 @@ impl Es9Service {
         ) {
             Ok(accepted) => {
                 let mut extra = vec![after.write_op()];
+                extra.extend(self.event_writes(&before.order, &after.order));
                 extra.extend(self.progress.writes(
                     &after.order,
                     ProgressEvent::Eligibility(Ok(())),
@@ -349,6 +371,7 @@ impl Es9Service {
         ) {
             Ok(out) => {
                 let mut extra = vec![after.write_op()];
+                extra.extend(self.event_writes(&before.order, &after.order));
                 extra.extend(
                     self.progress
                         .writes(&after.order, ProgressEvent::BppDownloaded, now),
@@ -423,11 +446,13 @@ impl Es9Service {
                     return Err(Refusal::Internal("unexpected notification outcome".into()));
                 };
                 let mut order = self.order_of(iccid).await?;
+                let before = order.order.clone();
                 let applied = order
                     .order
                     .apply_installation_result(transaction_id, *result)
                     .map_err(Refusal::Order)?;
                 let mut extra = vec![order.write_op()];
+                extra.extend(self.event_writes(&before, &order.order));
                 extra.extend(self.progress.writes(
                     &order.order,
                     ProgressEvent::Installed {
@@ -502,12 +527,14 @@ impl Es9Service {
         let mut extra = Vec::new();
         if let Some(iccid) = &out.iccid {
             let mut order = self.order_of(iccid).await?;
+            let before = order.order.clone();
             match order
                 .order
                 .apply_cancel_session(&stored.session.transaction_id, out.reason)
             {
                 Ok(applied) => {
                     extra.push(order.write_op());
+                    extra.extend(self.event_writes(&before, &order.order));
                     extra.extend(self.progress.writes(
                         &order.order,
                         ProgressEvent::Cancelled {

@@ -120,7 +120,9 @@ pub fn smds_base_url(address: &str) -> Result<String, SmdsAddressError> {
             && !l.ends_with('-')
     };
     if !host.split('.').all(label_ok) {
-        return Err(SmdsAddressError("host must be a domain name or IPv4 address"));
+        return Err(SmdsAddressError(
+            "host must be a domain name or IPv4 address",
+        ));
     }
     let mut url = format!("https://{}", host.to_ascii_lowercase());
     if let Some(p) = port {
@@ -177,10 +179,9 @@ pub enum EventAction {
     Delete(SmdsEvent),
 }
 
-/// Compares the order before and after a change (pure). A change of the event itself (never
-/// happens through ES2+, which refuses a second ConfirmOrder with other data) deletes the old
-/// one first: only the delete is returned then, and the new registration comes with the next
-/// change — so it is kept simple: old ≠ new → delete old.
+/// Compares the order before and after a change (pure): registered afterwards only → register;
+/// before only → delete. Should the event itself change while registered (ES2+ refuses a second
+/// ConfirmOrder with other data, so it does not happen today), the old one is deleted.
 pub fn event_action(before: &Order, after: &Order) -> Option<EventAction> {
     match (registered_event(before), registered_event(after)) {
         (None, Some(ev)) => Some(EventAction::Register(ev)),
@@ -470,9 +471,7 @@ impl Es12Worker {
         };
         match classify_answer(http, &body) {
             CallOutcome::Acknowledged => Attempt::Delivered,
-            CallOutcome::Refused(st) if !is_register && st.is(&EVENT_UNKNOWN) => {
-                Attempt::Delivered
-            }
+            CallOutcome::Refused(st) if !is_register && st.is(&EVENT_UNKNOWN) => Attempt::Delivered,
             CallOutcome::Refused(st) => {
                 Attempt::Refused(format!("{url}: refused {}", describe(&st)))
             }
@@ -552,10 +551,7 @@ mod tests {
             check_event_data("smds.test", &"A".repeat(65)),
             Err(status::MATCHING_ID_INVALID)
         );
-        assert_eq!(
-            check_event_data("http://x", "M"),
-            Err(SMDS_ADDRESS_INVALID)
-        );
+        assert_eq!(check_event_data("http://x", "M"), Err(SMDS_ADDRESS_INVALID));
         check_event_data("smds.test", "M-1").unwrap();
     }
 
@@ -580,8 +576,7 @@ mod tests {
     fn registration_follows_the_downloadable_states() {
         let reg = EventRegistrar::new("2.999.10", "smdp.test");
         let linked = {
-            let mut o =
-                Order::available(Iccid::with_luhn("898822800000000001").unwrap(), "T1");
+            let mut o = Order::available(Iccid::with_luhn("898822800000000001").unwrap(), "T1");
             o.download_order("op1", Some(eid()), None, OrderLimits::default())
                 .unwrap();
             o
@@ -644,15 +639,25 @@ mod tests {
         // Cancel of a released order deletes; of a confirmed one, nothing.
         let mut cancelled = r.clone();
         cancelled
-            .cancel("op1", None, None, crate::order::FinalProfileStatus::Available)
+            .cancel(
+                "op1",
+                None,
+                None,
+                crate::order::FinalProfileStatus::Available,
+            )
             .unwrap();
         assert!(matches!(
             event_action(&r, &cancelled),
             Some(EventAction::Delete(_))
         ));
         let mut c2 = c.clone();
-        c2.cancel("op1", None, None, crate::order::FinalProfileStatus::Available)
-            .unwrap();
+        c2.cancel(
+            "op1",
+            None,
+            None,
+            crate::order::FinalProfileStatus::Available,
+        )
+        .unwrap();
         assert_eq!(event_action(&c, &c2), None);
 
         // No smdsAddress: never anything.

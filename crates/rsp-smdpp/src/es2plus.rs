@@ -652,7 +652,9 @@ async fn confirm_order(
     {
         return Ok(refuse(
             code,
-            Some("smdsAddress needs host[:port] or an https:// URL, and a MatchingID of 1 to 64 characters"),
+            Some(
+                "smdsAddress needs host[:port] or an https:// URL, and a MatchingID of 1 to 64 characters",
+            ),
         ));
     }
     let smdp_address = st.smdp_address.clone();

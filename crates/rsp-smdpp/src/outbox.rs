@@ -103,7 +103,14 @@ impl OutboxRound {
                         tracing::warn!(id, %error, "outbox message refused; dead letter");
                         // One more failed attempt reaches `attempts + 1`: dead at once.
                         store
-                            .mark_failed(id, &self.holder, &error, now, attempts.saturating_add(1), now)
+                            .mark_failed(
+                                id,
+                                &self.holder,
+                                &error,
+                                now,
+                                attempts.saturating_add(1),
+                                now,
+                            )
                             .await?;
                         report.dead += 1;
                     }

@@ -567,3 +567,76 @@ async fn a_definitive_refusal_ends_the_message_and_an_overtaken_registration_is_
     );
     smds.stop().await;
 }
+
+/// The wiring: `SmdpConfig::build` gives ES2+ with SM-DS events and an ES12 worker that
+/// `SmdpServer::serve` runs; the worker presents CERT.DP.TLS (minted at start-up under the
+/// SGP.26 CI with the SM-DP+'s OID) and trusts the SM-DP+'s CIs for the SM-DS certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_smdp_delivers_events_with_its_dp_tls_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smds = Smds::new(&dir).await;
+    smds.start().await;
+    let sgp26 = std::path::PathBuf::from(format!(
+        "{}/tests/fixtures/sgp26",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let address = "testsmdpplus1.example.com";
+    let config = rsp_smdpp::server::SmdpConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        identity: rsp_smdpp::identity::IdentityPaths {
+            address: address.into(),
+            curves: vec![rsp_smdpp::identity::CurvePaths::sgp26(&sgp26, "NIST")],
+            tls: rsp_smdpp::identity::TlsSource::Mint {
+                ci_cert: sgp26.join("CERT_CI_ECDSA_NIST.der"),
+                ci_key: sgp26.join("SK_CI_ECDSA_NIST.pem"),
+                days: 7,
+            },
+        },
+        svn: "2.5.0".into(),
+        lowest_svn: "2.0.0".into(),
+        server_rsp_capability: vec![],
+        supported_push_services: vec![],
+        session_ttl_seconds: 600,
+        store_url: format!("sqlite://{}?mode=rwc", dir.path().join("smdp.db").display()),
+        operator_cas: vec![],
+        delivery_period_ms: 20,
+        es12_client_certificate: None,
+        es12_client_key: None,
+        smds_cas: vec![],
+        smds_forwarding_indicator: true,
+    };
+    let directory = OperatorDirectory::new(vec![OperatorEntry {
+        id: "op1".into(),
+        certificate_sha256: vec![sha2::Sha256::digest(op_cert()).into()],
+        subject_common_names: vec![],
+        callback_url: None,
+    }]);
+    let built = config.build(inventory(), directory).await.unwrap();
+    let es2 = built.parts.es2.clone().unwrap();
+    let store = es2.orders.store().clone();
+    let dp = Smdp {
+        app: router(es2),
+        orders: Orders::new(store.clone()),
+        store,
+        registrar: Arc::new(EventRegistrar::new(DP_OID, address)),
+        worker: built.es12.clone().unwrap(),
+        fcid: std::cell::Cell::new(0),
+    };
+    let running = built.serve().await.unwrap();
+
+    let (_, matching_id) = dp.order(Some(&smds.address()), true).await;
+    let mut ev = None;
+    for _ in 0..200 {
+        ev = smds.event(&matching_id).await;
+        if ev.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let ev = ev.expect("the running SM-DP+ registered the event");
+    assert_eq!(ev.data.registrant, DP_OID);
+    assert_eq!(ev.data.rsp_server_address, address);
+    assert_eq!(ev.data.eid, EID);
+    running.shutdown().await.unwrap();
+    smds.stop().await;
+}

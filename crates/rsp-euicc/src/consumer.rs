@@ -14,7 +14,9 @@
 //! ES10b: GetEUICCChallenge, GetEUICCInfo1/2, AuthenticateServer, PrepareDownload,
 //! LoadBoundProfilePackage (through [`rsp_sgp22::bpp::BppLoader`]), CancelSession,
 //! ListNotification, RetrieveNotificationsList, RemoveNotificationFromList, GetRAT, LoadCRL
-//! (answered "undefinedError": no CRL support). ES10c: GetProfilesInfo, Enable / Disable /
+//! (answered "undefinedError": no CRL support), and on v3 cards VerifySmdsResponse (`BF45`).
+//! AuthenticateServer accepts an SM-DP+ (CERT.DPauth) or an SM-DS (CERT.DSauth); an SM-DS
+//! session never reaches PrepareDownload. ES10c: GetProfilesInfo, Enable / Disable /
 //! DeleteProfile, GetEID, SetNickname, eUICCMemoryReset. ES10a: GetEuiccConfiguredAddresses,
 //! SetDefaultDpAddress.
 //!

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use rsp_crypto::ecc::{Curve, PrivateKey};
+use rsp_crypto::ecc::{Curve, PrivateKey, PublicKey};
+use rsp_crypto::x509::Sgp22Role;
 use rsp_gp::{ApduCard, CommandApdu};
 use rsp_sgp22::es10::{self, ApduFields, ChannelEvent, Es10Channel};
 use rsp_sgp22::{Capabilities, Octet16, Profile, StoreMetadataRequest, TransactionId};
@@ -114,10 +115,17 @@ pub(crate) struct Persistent {
 pub(crate) struct Session {
     pub(crate) transaction_id: TransactionId,
     pub(crate) server_address: String,
+    /// The server's OID (the registeredID of its CERT.DPauth or CERT.DSauth).
     pub(crate) smdp_oid: Oid,
+    /// Who authenticated: an SM-DP+ (CERT.DPauth) or an SM-DS (CERT.DSauth). Only an SM-DP+
+    /// session may go on to PrepareDownload; only an SM-DS session to VerifySmdsResponse.
+    pub(crate) server_role: Sgp22Role,
+    /// The public key of the verified CERT.DPauth / CERT.DSauth (VerifySmdsResponse checks
+    /// smdsSignature2 with it).
+    pub(crate) server_key: PublicKey,
     /// Index of the credential that signed euiccSigned1.
     pub(crate) credential: usize,
-    /// The curve of the session (CERT.DPauth's key).
+    /// The curve of the session (CERT.DPauth's / CERT.DSauth's key).
     pub(crate) curve: Curve,
     /// The complete euiccSignature1 TLV (`5F37 40 …`).
     pub(crate) euicc_signature1_tlv: Vec<u8>,

@@ -1,5 +1,11 @@
 //! ES10b before the package: GetEUICCChallenge, GetEUICCInfo1/2, AuthenticateServer,
-//! PrepareDownload, CancelSession.
+//! PrepareDownload, CancelSession, and (v3) VerifySmdsResponse.
+//!
+//! AuthenticateServer accepts an SM-DP+ (CERT.DPauth) or an SM-DS (CERT.DSauth, ES11 event
+//! retrieval); the session remembers which. A session an SM-DS authenticated never leads to a
+//! profile binding: PrepareDownload refuses it (noSession). VerifySmdsResponse checks the SM-DS's
+//! signed event list with the session's CERT.DSauth key over `DER(smdsSigned2) ‖
+//! euiccSignature1 TLV`, then ends the session.
 
 use rsp_crypto::ecc::PrivateKey;
 use rsp_crypto::x509::{self, Certificate, Sgp22Role, X509Error};
@@ -11,7 +17,8 @@ use rsp_sgp22::{
     CancelSessionResponseOk, Certificate as CertDer, EuiccCancelSessionSigned, EuiccInfo1,
     EuiccInfo2, EuiccSigned1, EuiccSigned2, GetEuiccChallengeResponse, Octet16,
     PrepareDownloadRequest, PrepareDownloadResponse, PrepareDownloadResponseError,
-    PrepareDownloadResponseOk, SeqOf, Signed, TransactionId,
+    PrepareDownloadResponseOk, SeqOf, Signed, TransactionId, VerifySmdsResponseOk,
+    VerifySmdsResponseRequest, VerifySmdsResponseResponse, verify_smds_response_error as ve,
 };
 use rsp_types::Oid;
 use time::OffsetDateTime;
@@ -72,6 +79,18 @@ fn with_received_ctx_params(encoded: &[u8], raw_ctx: &[u8]) -> Option<Vec<u8>> {
     rsp_types::tlv::encode_length(body.len(), &mut out).ok()?;
     out.extend_from_slice(&body);
     Some(out)
+}
+
+/// What AuthenticateServer verified about the server.
+struct ServerChecked {
+    /// The credential that signs for this session.
+    credential: usize,
+    /// CERT.DPauth or CERT.DSauth.
+    role: Sgp22Role,
+    /// The certificate's public key.
+    key: rsp_crypto::ecc::PublicKey,
+    /// The certificate's registeredID.
+    oid: Oid,
 }
 
 impl ConsumerEuicc {
@@ -229,7 +248,14 @@ impl ConsumerEuicc {
         let profile = self.profile_for_server(req.server_signed1.value());
         let transaction_id = req.server_signed1.value().transaction_id.clone();
         match self.check_server(&req) {
-            Ok((credential, curve, smdp_oid)) => {
+            Ok(checked) => {
+                let ServerChecked {
+                    credential,
+                    role,
+                    key,
+                    oid: smdp_oid,
+                } = checked;
+                let curve = key.curve();
                 // The challenge is used once.
                 self.volatile.challenge = None;
                 let signed1 = req.server_signed1.value();
@@ -283,6 +309,8 @@ impl ConsumerEuicc {
                     transaction_id,
                     server_address: signed1.server_address.clone(),
                     smdp_oid,
+                    server_role: role,
+                    server_key: key,
                     credential,
                     curve,
                     euicc_signature1_tlv: signature_tlv(&signature)?,
@@ -306,29 +334,38 @@ impl ConsumerEuicc {
         )
     }
 
-    /// The eUICC checks of AuthenticateServer, in order: CERT.DPauth (chain to a trusted CI,
-    /// role, curve, SM-DP+ OID), serverSignature1 over the received serverSigned1 bytes,
-    /// euiccChallenge, euiccCiPKIdToBeUsed. Returns the credential, the session curve and the
-    /// SM-DP+ OID.
-    fn check_server(
-        &self,
-        req: &AuthenticateServerRequest,
-    ) -> Result<(usize, rsp_crypto::ecc::Curve, Oid), i64> {
+    /// The eUICC checks of AuthenticateServer, in order: CERT.DPauth or CERT.DSauth (chain to
+    /// a trusted CI, role, curve, server OID), serverSignature1 over the received serverSigned1
+    /// bytes, euiccChallenge, euiccCiPKIdToBeUsed. Returns the credential, the role that
+    /// authenticated, the certificate's key and the server OID.
+    fn check_server(&self, req: &AuthenticateServerRequest) -> Result<ServerChecked, i64> {
         let v3 = self.config.is_v3();
         let others = req
             .other_certs_in_chain
             .as_ref()
             .map(|s| s.0.as_slice())
             .unwrap_or_default();
+        // The role is the one the leaf claims, if it is one of the two authentication roles;
+        // anything else is checked (and refused) as a CERT.DPauth.
+        let role = match Certificate::from_der(req.server_certificate.der())
+            .ok()
+            .and_then(|c| c.sgp22_role())
+        {
+            Some(Sgp22Role::DsAuth) => Sgp22Role::DsAuth,
+            _ => Sgp22Role::DpAuth,
+        };
         let cert = self
-            .verify_server_certificate(req.server_certificate.der(), others, Sgp22Role::DpAuth)
+            .verify_server_certificate(req.server_certificate.der(), others, role)
             .map_err(|e| certificate_error(&e, v3, ae::CI_PK_UNKNOWN))?;
         let smdp_oid: Oid = cert
             .registered_ids()
             .first()
             .and_then(|s| s.parse().ok())
             .ok_or(ae::INVALID_OID)?;
-        let key = cert.public_key().map_err(|_| ae::INVALID_CERTIFICATE)?;
+        let key = cert
+            .public_key()
+            .cloned()
+            .map_err(|_| ae::INVALID_CERTIFICATE)?;
         key.verify_raw(req.server_signed1.raw(), &req.server_signature1)
             .map_err(|_| ae::INVALID_SIGNATURE)?;
         match self.volatile.challenge {
@@ -344,7 +381,12 @@ impl ConsumerEuicc {
             .iter()
             .position(|c| c.ci_pk_id == req.euicc_ci_pk_id_to_be_used)
             .ok_or(ae::CI_PK_UNKNOWN)?;
-        Ok((credential, key.curve(), smdp_oid))
+        Ok(ServerChecked {
+            credential,
+            role,
+            key,
+            oid: smdp_oid,
+        })
     }
 
     fn download_error(&self, transaction_id: TransactionId, code: i64) -> Result<Vec<u8>, Refusal> {
@@ -364,7 +406,13 @@ impl ConsumerEuicc {
         let profile = self.own_profile();
         let signed2 = req.smdp_signed2.value();
         let transaction_id = signed2.transaction_id.clone();
-        let Some(session) = self.volatile.session.as_ref() else {
+        // An SM-DS session (CERT.DSauth) never leads to a profile binding.
+        let Some(session) = self
+            .volatile
+            .session
+            .as_ref()
+            .filter(|s| s.server_role == Sgp22Role::DpAuth)
+        else {
             return self.download_error(transaction_id, de::NO_SESSION);
         };
         let curve = session.curve;
@@ -442,6 +490,44 @@ impl ConsumerEuicc {
         }
         self.volatile.bpp = None;
         Ok(response)
+    }
+
+    fn verify_smds_error(&self, code: i64) -> Result<Vec<u8>, Refusal> {
+        Ok(VerifySmdsResponseResponse::Error(code).encode(&self.own_profile())?)
+    }
+
+    /// ES10b.VerifySmdsResponse (v3; a v2 card does not know the command): smdsSignature2
+    /// with the session's CERT.DSauth key over `DER(smdsSigned2) ‖ euiccSignature1 TLV`, then
+    /// the transactionId. The session ends with the check, whatever its outcome.
+    pub(crate) fn verify_smds_response(&mut self, cmd: &[u8]) -> Result<Vec<u8>, Refusal> {
+        if !self.config.is_v3() {
+            return Err(Refusal::Unknown);
+        }
+        let req = VerifySmdsResponseRequest::decode(cmd)?;
+        let Some(session) = self
+            .volatile
+            .session
+            .take_if(|s| s.server_role == Sgp22Role::DsAuth)
+        else {
+            return self.verify_smds_error(ve::NO_SESSION);
+        };
+        let mut signed_data = req.smds_signed2.raw().to_vec();
+        signed_data.extend_from_slice(&session.euicc_signature1_tlv);
+        if session
+            .server_key
+            .verify_raw(&signed_data, &req.smds_signature2)
+            .is_err()
+        {
+            return self.verify_smds_error(ve::INVALID_SIGNATURE);
+        }
+        if req.smds_signed2.value().transaction_id != session.transaction_id {
+            return self.verify_smds_error(ve::INVALID_TRANSACTION_ID);
+        }
+        self.volatile.bpp = None;
+        Ok(VerifySmdsResponseResponse::Ok(VerifySmdsResponseOk {
+            unknown_tags: vec![],
+        })
+        .encode(&self.own_profile())?)
     }
 
     /// ES10b.CancelSession.

@@ -51,6 +51,7 @@ impl ConsumerEuicc {
             0xBF21 => self.prepare_download(cmd),
             0xBF36 => self.load_bpp_segment(cmd),
             0xBF41 => self.cancel_session(cmd),
+            0xBF45 => self.verify_smds_response(cmd),
             0xBF28 => self.list_notification(cmd),
             0xBF2B => self.retrieve_notifications(cmd),
             0xBF30 => self.notification_sent(cmd),

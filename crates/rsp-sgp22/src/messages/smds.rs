@@ -188,6 +188,50 @@ pub mod authenticate_client_error_es11 {
     pub const UNDEFINED_ERROR: i64 = 127;
 }
 
+// ---- ES10b.VerifySmdsResponse (v3) ---------------------------------------------------------------
+
+crate::der_sequence! {
+    /// `VerifySmdsResponseRequest ::= [69] SEQUENCE` (`BF45`), LPA → eUICC (v3): the SM-DS's
+    /// signed answer, for the eUICC to check with the CERT.DSauth it verified in
+    /// AuthenticateServer. Field layout [RECALL]/[GAP]: the two signed elements as they travel
+    /// in `AuthenticateClientOkEs11`, with their universal / application tags.
+    pub struct VerifySmdsResponseRequest = "VerifySmdsResponseRequest" tag 0xBF45 {
+        /// `smdsSigned2 SmdsSigned2` (`30`, exact bytes: the signature covers them).
+        smds_signed2 (own): req Signed<SmdsSigned2> => Gate::MandatoryFrom(V3_0_0),
+        /// `smdsSignature2 [APPLICATION 55]` (`5F37`, raw r‖s).
+        smds_signature2 (0x5F37): req Vec<u8> => Gate::MandatoryFrom(V3_0_0),
+    }
+}
+
+crate::der_sequence! {
+    /// `VerifySmdsResponseOk ::= SEQUENCE {}` (v3).
+    pub struct VerifySmdsResponseOk = "VerifySmdsResponseOk" {}
+}
+
+crate::der_choice! {
+    /// `VerifySmdsResponseResponse ::= [69] CHOICE` (`BF45`), eUICC → LPA (v3; a v2 eUICC does
+    /// not know the command). Alternative positions [GAP].
+    pub enum VerifySmdsResponseResponse = "VerifySmdsResponseResponse" tag 0xBF45 {
+        /// `verifySmdsResponseOk [0]`.
+        Ok [0] (VerifySmdsResponseOk) => Gate::SupportedFrom(V3_0_0),
+        /// `verifySmdsResponseError [1] INTEGER` (see [`verify_smds_response_error`]).
+        Error [1] (i64) => Gate::SupportedFrom(V3_0_0),
+    }
+}
+
+/// `VerifySmdsResponseResponse.verifySmdsResponseError` values ([GAP]: the project's numbering,
+/// aligned with DownloadErrorCode where the meaning is the same).
+pub mod verify_smds_response_error {
+    /// invalidSignature: smdsSignature2 does not verify with the session's CERT.DSauth key.
+    pub const INVALID_SIGNATURE: i64 = 2;
+    /// noSession: no RSP session, or the session was not authenticated by an SM-DS.
+    pub const NO_SESSION: i64 = 4;
+    /// invalidTransactionId: smdsSigned2.transactionId is not the session's.
+    pub const INVALID_TRANSACTION_ID: i64 = 5;
+    /// undefinedError.
+    pub const UNDEFINED_ERROR: i64 = 127;
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -16,6 +16,7 @@
 pub mod activation;
 pub mod bpp;
 pub mod capability;
+pub mod cma;
 pub mod der;
 pub mod es10;
 pub mod gated;

@@ -18,7 +18,8 @@ pub mod json;
 pub mod procedure;
 pub mod service;
 
-use rsp_crypto::x509::{CertPosition, X509Error};
+use rsp_crypto::x509::X509Error;
+use rsp_sgp22::cma::{CmaConfig, CmaRefusal};
 use rsp_sgp22::messages::auth::{
     authenticate_client_error as ac, initiate_authentication_error as ia,
 };
@@ -112,10 +113,17 @@ impl Es9Config {
 
     /// What this server declares for [`rsp_sgp22::negotiate`].
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            server: self.is_v3().then(|| self.server_rsp_capability.clone()),
-            other: self.features,
-            ..Capabilities::default()
+        self.cma().capabilities()
+    }
+
+    /// The Common Mutual Authentication settings (shared with the SM-DS).
+    pub fn cma(&self) -> CmaConfig {
+        CmaConfig {
+            svn: self.svn,
+            lowest_svn: self.lowest_svn,
+            server_rsp_capability: self.server_rsp_capability.clone(),
+            supported_push_services: self.supported_push_services.clone(),
+            features: self.features,
         }
     }
 }
@@ -296,36 +304,37 @@ impl Refusal {
 
     /// The refusal for an EUM certificate that did not verify.
     pub fn from_eum_chain(e: &X509Error) -> Refusal {
-        match e {
-            X509Error::Expired { .. } | X509Error::NotYetValid { .. } => {
-                Refusal::EumCertificateExpired
-            }
-            X509Error::UnknownIssuer { .. } | X509Error::UntrustedRoot { .. } => {
-                Refusal::CiPkUnknown
-            }
-            e => Refusal::EumCertificateInvalid(e.to_string()),
-        }
+        CmaRefusal::from_eum_chain(e).into()
     }
 
-    /// The refusal for an eUICC certificate whose chain (leaf, EUM) did not verify.
+    /// Maps a failed eUICC chain (the EUM is the intermediate).
     pub fn from_euicc_chain(e: &X509Error) -> Refusal {
-        let at_eum = |w: &CertPosition| matches!(w, CertPosition::Intermediate(_));
-        match e {
-            X509Error::Expired { which, .. } | X509Error::NotYetValid { which, .. }
-                if at_eum(which) =>
-            {
-                Refusal::EumCertificateExpired
-            }
-            X509Error::Expired { .. } | X509Error::NotYetValid { .. } => {
-                Refusal::EuiccCertificateExpired
-            }
-            X509Error::UnknownIssuer { which, .. } if at_eum(which) => Refusal::CiPkUnknown,
-            e => Refusal::EuiccCertificateInvalid(e.to_string()),
+        CmaRefusal::from_euicc_chain(e).into()
+    }
+}
+
+impl From<CmaRefusal> for Refusal {
+    fn from(r: CmaRefusal) -> Refusal {
+        match r {
+            CmaRefusal::InvalidServerAddress => Refusal::InvalidDpAddress,
+            CmaRefusal::EuiccVersionNotSupported => Refusal::EuiccVersionNotSupported,
+            CmaRefusal::CiPkIdNotSupported => Refusal::CiPkIdNotSupported,
+            CmaRefusal::NoCertificateForCi => Refusal::NoDpCertificateForCi,
+            CmaRefusal::EumCertificateInvalid(m) => Refusal::EumCertificateInvalid(m),
+            CmaRefusal::EumCertificateExpired => Refusal::EumCertificateExpired,
+            CmaRefusal::EuiccCertificateInvalid(m) => Refusal::EuiccCertificateInvalid(m),
+            CmaRefusal::EuiccCertificateExpired => Refusal::EuiccCertificateExpired,
+            CmaRefusal::EuiccSignatureInvalid(m) => Refusal::EuiccSignatureInvalid(m),
+            CmaRefusal::CiPkUnknown => Refusal::CiPkUnknown,
+            CmaRefusal::InvalidTransactionId(m) => Refusal::InvalidTransactionId(m),
+            CmaRefusal::EuiccRspCapabilityChanged => Refusal::EuiccRspCapabilityChanged,
+            CmaRefusal::LpaRspCapabilityChanged => Refusal::LpaRspCapabilityChanged,
+            CmaRefusal::EuiccError(c) => Refusal::EuiccError(c),
+            CmaRefusal::Internal(m) => Refusal::Internal(m),
         }
     }
 }
 
-/// A refused ES9+ call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{function:?} refused ({}): {refusal}", refusal.status())]
 pub struct Es9Error {

@@ -314,6 +314,22 @@ impl SmdpIdentity {
         self.curves.iter().find(|c| c.ci_pk_id() == ci_pk_id)
     }
 
+    /// The CMA view of this identity: the address and CERT.DPauth per CI.
+    pub fn server_auth(&self) -> rsp_sgp22::cma::ServerAuth<'_> {
+        rsp_sgp22::cma::ServerAuth {
+            address: &self.address,
+            keys: self
+                .curves
+                .iter()
+                .map(|c| rsp_sgp22::cma::AuthKey {
+                    ci: &c.ci,
+                    certificate: &c.dp_auth.certificate,
+                    key: c.dp_auth.key(),
+                })
+                .collect(),
+        }
+    }
+
     /// Every CI certificate (the trust anchors for eUICC / EUM chains).
     pub fn trust_anchors(&self) -> Vec<Certificate> {
         self.curves.iter().map(|c| c.ci.clone()).collect()

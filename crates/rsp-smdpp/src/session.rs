@@ -17,8 +17,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rsp_crypto::ecc::Curve;
-use rsp_sgp22::{Feature, FeatureSet, Profile, TransactionId};
+use rsp_sgp22::TransactionId;
+use rsp_sgp22::cma::serde_hex;
+pub use rsp_sgp22::cma::{Initiated, StoredProfile};
 use rsp_store::{
     NewProcedure, ProcedureRecord, ProcedureUpdate, Store, StoreError, WriteOp, WriteResult,
 };
@@ -31,39 +32,6 @@ pub const SESSION_KIND: &str = "smdpp.session";
 /// Format version of the stored session encoding.
 pub const SESSION_FORMAT_VERSION: u32 = 1;
 
-/// After InitiateAuthentication.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Initiated {
-    /// `euiccChallenge`.
-    #[serde(with = "hex16")]
-    pub euicc_challenge: [u8; 16],
-    /// `serverChallenge`.
-    #[serde(with = "hex16")]
-    pub server_challenge: [u8; 16],
-    /// The CI public key id chosen (`euiccCiPKIdToBeUsed`).
-    #[serde(with = "hexv")]
-    pub ci_pk_id: Vec<u8>,
-    /// The curve of the CI, DPauth and DPpb in use.
-    #[serde(with = "curve_name")]
-    pub curve: Curve,
-    /// The `euiccInfo1` received (DER, `BF20 …`).
-    #[serde(with = "hexv")]
-    pub euicc_info1: Vec<u8>,
-    /// The `lpaRspCapability` received in InitiateAuthentication (BIT STRING content), if any.
-    #[serde(default, with = "opt_hexv")]
-    pub lpa_rsp_capability: Option<Vec<u8>>,
-    /// The negotiated profile of the peer (what the encoder writes for).
-    pub peer: StoredProfile,
-    /// Whether this server was v3 when it answered: only a v3 server knows the v3 capability
-    /// carriers and runs the tamper checks on them (a v2 server ignores them, sgp22.md §6).
-    #[serde(default = "yes")]
-    pub server_v3: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
 /// After AuthenticateClient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authenticated {
@@ -72,15 +40,15 @@ pub struct Authenticated {
     /// The EID (from the eUICC certificate).
     pub eid: Eid,
     /// CERT.EUICC (DER).
-    #[serde(with = "hexv")]
+    #[serde(with = "serde_hex::bytes")]
     pub euicc_certificate: Vec<u8>,
     /// CERT.EUM or the EUM SubCA (DER).
-    #[serde(with = "hexv")]
+    #[serde(with = "serde_hex::bytes")]
     pub eum_certificate: Vec<u8>,
     /// The order's ICCID.
     pub iccid: Iccid,
     /// The profile package version chosen.
-    #[serde(with = "svn_text")]
+    #[serde(with = "serde_hex::svn")]
     pub package_version: Svn,
     /// The MatchingID the eUICC presented (`None` = none / empty).
     #[serde(default)]
@@ -88,13 +56,13 @@ pub struct Authenticated {
     /// `ccRequiredFlag` sent.
     pub cc_required: bool,
     /// `bppEuiccOtpk` sent (re-use of the previous binding's eUICC key), if any.
-    #[serde(default, with = "opt_hexv")]
+    #[serde(default, with = "serde_hex::opt_bytes")]
     pub bpp_euicc_otpk: Option<Vec<u8>>,
     /// `smdpSignature2` (raw r‖s): `euiccSignature2` covers its TLV.
-    #[serde(with = "hexv")]
+    #[serde(with = "serde_hex::bytes")]
     pub smdp_signature2: Vec<u8>,
     /// The `StoreMetadataRequest` sent (DER, encoded for the peer); the BPP carries the same.
-    #[serde(with = "hexv")]
+    #[serde(with = "serde_hex::bytes")]
     pub profile_metadata: Vec<u8>,
 }
 
@@ -104,7 +72,7 @@ pub struct BppDelivered {
     /// What AuthenticateClient left.
     pub authenticated: Authenticated,
     /// `euiccOtpk` of the binding.
-    #[serde(with = "hexv")]
+    #[serde(with = "serde_hex::bytes")]
     pub euicc_otpk: Vec<u8>,
 }
 
@@ -135,7 +103,7 @@ pub struct Closed {
     #[serde(default)]
     pub iccid: Option<Iccid>,
     /// CERT.EUICC, when known.
-    #[serde(default, with = "opt_hexv")]
+    #[serde(default, with = "serde_hex::opt_bytes")]
     pub euicc_certificate: Option<Vec<u8>>,
 }
 
@@ -273,40 +241,6 @@ struct StoredSessionV1 {
     created_at: i64,
     expires_at: i64,
     state: SessionState,
-}
-
-/// The negotiated [`Profile`] in storable form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredProfile {
-    /// The version, `X.Y.Z`.
-    pub svn: String,
-    /// Feature tag names (`Rpm`, `Dc`, ...).
-    pub features: Vec<String>,
-}
-
-impl From<&Profile> for StoredProfile {
-    fn from(p: &Profile) -> Self {
-        StoredProfile {
-            svn: p.svn.to_string(),
-            features: p
-                .features
-                .iter()
-                .map(|f| f.tag_name().to_string())
-                .collect(),
-        }
-    }
-}
-
-impl StoredProfile {
-    /// Back to a [`Profile`]; unknown feature names are dropped, an unreadable version is v2.0.0.
-    pub fn profile(&self) -> Profile {
-        let svn = self.svn.parse::<Svn>().unwrap_or(Svn::new(2, 0, 0));
-        let features: FeatureSet = Feature::ALL
-            .into_iter()
-            .filter(|f| self.features.iter().any(|n| n == f.tag_name()))
-            .collect();
-        Profile::new(svn).with_features(features)
-    }
 }
 
 /// The stored session could not be read.
@@ -449,85 +383,12 @@ impl Sessions {
     }
 }
 
-mod hexv {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode_upper(v))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        hex::decode(text).map_err(serde::de::Error::custom)
-    }
-}
-
-mod opt_hexv {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_some(&hex::encode_upper(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|t| hex::decode(t).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
-mod hex16 {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
-        super::hexv::serialize(v, s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
-        let v = super::hexv::deserialize(d)?;
-        <[u8; 16]>::try_from(v.as_slice()).map_err(|_| serde::de::Error::custom("need 16 bytes"))
-    }
-}
-
-mod curve_name {
-    use rsp_crypto::ecc::Curve;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(c: &Curve, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(c.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Curve, D::Error> {
-        let name = String::deserialize(d)?;
-        [Curve::NistP256, Curve::BrainpoolP256r1]
-            .into_iter()
-            .find(|c| c.name() == name)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown curve {name}")))
-    }
-}
-
-mod svn_text {
-    use rsp_types::Svn;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Svn, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Svn, D::Error> {
-        String::deserialize(d)?
-            .parse::<Svn>()
-            .map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use rsp_crypto::ecc::Curve;
+    use rsp_sgp22::{Feature, FeatureSet, Profile};
 
     #[test]
     fn round_trip() {

@@ -16,36 +16,26 @@
 use rsp_crypto::ecc::{PrivateKey, PublicKey};
 use rsp_crypto::x509::{self, Certificate, Sgp22Role};
 use rsp_sgp22::bpp::{self, PreparedProfile, ProfileSource, SessionBinding};
+use rsp_sgp22::cma;
 use rsp_sgp22::{
-    AuthenticateClientOk, AuthenticateClientRequest, AuthenticateServerResponse,
-    CancelSessionRequestEs9, CancelSessionResponse, CtxParams1, EuiccInfo1, EuiccInfo2, FeatureSet,
-    FinalResult, GetBoundProfilePackageOk, GetBoundProfilePackageRequest, InitiateAuthenticationOk,
-    InitiateAuthenticationRequest, LpaRspCapability, NotificationMetadata, Octet16,
-    OtherSignedNotification, PrepareDownloadResponse, Profile, ProfileInstallationResult, RawTlv,
-    ServerSigned1, SessionContext, Signed, SmdpSigned2, TransactionId, negotiate,
+    AuthenticateClientOk, AuthenticateClientRequest, CancelSessionRequestEs9,
+    CancelSessionResponse, CtxParams1, EuiccInfo2, FinalResult, GetBoundProfilePackageOk,
+    GetBoundProfilePackageRequest, InitiateAuthenticationOk, InitiateAuthenticationRequest,
+    NotificationMetadata, OtherSignedNotification, PrepareDownloadResponse, Profile,
+    ProfileInstallationResult, RawTlv, Signed, SmdpSigned2, TransactionId,
 };
-use rsp_types::tlv::{self, Tag};
 use rsp_types::{Eid, Iccid, Svn};
 use time::OffsetDateTime;
 
 use super::{Es9Config, Es9Error, Function, Randomness, Refusal};
-use crate::identity::{CurveIdentity, SmdpIdentity};
+use crate::identity::SmdpIdentity;
 use crate::inventory::Inventory;
 use crate::order::{InstallationOutcome, Order, RetryData};
-use crate::session::{
-    Authenticated, BppDelivered, CloseReason, Initiated, Session, SessionState, StoredProfile,
-};
-
-/// A profile that lets every known field through: how the session keeps the received
-/// `euiccInfo1` without losing v3 fields.
-fn lossless() -> Profile {
-    Profile::new(Svn::new(255, 255, 255)).with_features(FeatureSet::all())
-}
+use crate::session::{Authenticated, BppDelivered, CloseReason, Initiated, Session, SessionState};
 
 /// The `5F37` TLV of a raw signature (what smdpSignature2 / euiccSignature2 cover).
 pub fn signature_tlv(raw: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let tag = Tag::from_u32(0x5F37).map_err(|e| Refusal::Internal(e.to_string()))?;
-    tlv::encode_tlv_to_vec(tag, raw).map_err(|e| Refusal::InvalidInput(e.to_string()))
+    Ok(cma::signature_tlv(raw))
 }
 
 fn random16(rng: &dyn Randomness) -> Result<[u8; 16], Refusal> {
@@ -81,47 +71,10 @@ pub struct InitiateOutcome {
     pub peer: Profile,
 }
 
-/// The eUICC's highest declared SGP.22 version (`highestSvn`, else the v2 `svn`).
-pub fn euicc_svn(info1: &EuiccInfo1) -> Svn {
-    info1.highest_svn.unwrap_or(info1.lowest_svn)
-}
+pub use rsp_sgp22::cma::euicc_svn;
 
-/// Chooses the CI (and so the curve) for the session (C-38); returns it and whether it came
-/// from the v3 signing list only.
-pub fn choose_ci<'a>(
-    identity: &'a SmdpIdentity,
-    info1: &EuiccInfo1,
-) -> Result<(&'a CurveIdentity, bool), Refusal> {
-    let signing = &info1.euicc_ci_pk_id_list_for_signing.0;
-    let signing_v3: &[Vec<u8>] = info1
-        .euicc_ci_pk_id_list_for_signing_v3
-        .as_ref()
-        .map_or(&[], |l| l.0.as_slice());
-    let verification = &info1.euicc_ci_pk_id_list_for_verification.0;
-    let candidates: Vec<(&CurveIdentity, bool)> = identity
-        .curves()
-        .iter()
-        .filter_map(|c| {
-            let id = c.ci_pk_id();
-            if signing.iter().any(|s| s.as_slice() == id) {
-                Some((c, false))
-            } else if signing_v3.iter().any(|s| s.as_slice() == id) {
-                Some((c, true))
-            } else {
-                None
-            }
-        })
-        .collect();
-    if candidates.is_empty() {
-        return Err(Refusal::CiPkIdNotSupported);
-    }
-    candidates
-        .into_iter()
-        .find(|(c, _)| verification.iter().any(|v| v.as_slice() == c.ci_pk_id()))
-        .ok_or(Refusal::NoDpCertificateForCi)
-}
-
-/// ES9+.InitiateAuthentication (sgp22.md §4 steps 3–5).
+/// ES9+.InitiateAuthentication (sgp22.md §4 steps 3–5): the shared CMA core
+/// ([`rsp_sgp22::cma::initiate_authentication`]) with CERT.DPauth, then a new session.
 pub fn initiate_authentication(
     cfg: &Es9Config,
     identity: &SmdpIdentity,
@@ -130,85 +83,28 @@ pub fn initiate_authentication(
     rng: &dyn Randomness,
 ) -> Result<InitiateOutcome, Es9Error> {
     let fail = |r| Es9Error::new(Function::InitiateAuthentication, r);
-    if !req.smdp_address.eq_ignore_ascii_case(&identity.address) {
-        return Err(fail(Refusal::InvalidDpAddress));
-    }
-    let info1 = &req.euicc_info1;
-    let device_svn = euicc_svn(info1);
-    if info1.lowest_svn.major > cfg.svn.major || device_svn.major < cfg.lowest_svn.major {
-        return Err(fail(Refusal::EuiccVersionNotSupported));
-    }
-    let (ci, from_v3_list) = choose_ci(identity, info1).map_err(fail)?;
-    let device = rsp_sgp22::Capabilities {
-        euicc: info1.euicc_rsp_capability.clone(),
-        lpa: req.lpa_rsp_capability.clone(),
-        ..Default::default()
-    };
-    let peer = negotiate(&cfg.capabilities(), Some(&device), cfg.svn, device_svn);
     let tid_bytes = random16(rng).map_err(fail)?;
     let transaction_id =
         TransactionId::new(&tid_bytes).map_err(|e| fail(Refusal::Internal(e.to_string())))?;
     let server_challenge = random16(rng).map_err(fail)?;
-    let server_signed1 = ServerSigned1 {
-        transaction_id: transaction_id.clone(),
-        euicc_challenge: req.euicc_challenge,
-        server_address: identity.address.clone(),
-        server_challenge: Octet16(server_challenge),
-        session_context: cfg.is_v3().then(|| SessionContext {
-            server_svn: cfg.svn,
-            crl_stapling_v3_used: false,
-            euicc_ci_pk_id_to_be_used_v3: from_v3_list.then(|| ci.ci_pk_id().to_vec()),
-            supported_push_services: (!cfg.supported_push_services.is_empty())
-                .then(|| cfg.supported_push_services.clone()),
-            unknown_tags: vec![],
-        }),
-        server_rsp_capability: cfg.is_v3().then(|| cfg.server_rsp_capability.clone()),
-        unknown_tags: vec![],
-    };
-    let signed =
-        Signed::new(server_signed1, &peer).map_err(|e| fail(Refusal::Internal(e.to_string())))?;
-    let signature = ci
-        .dp_auth
-        .key()
-        .sign_raw(signed.raw())
-        .map_err(|e| fail(Refusal::Internal(e.to_string())))?;
-    let response = InitiateAuthenticationOk {
-        transaction_id: transaction_id.clone(),
-        server_signed1: signed,
-        server_signature1: signature.to_vec(),
-        euicc_ci_pk_id_to_be_used: ci.ci_pk_id().to_vec(),
-        server_certificate: rsp_sgp22::Certificate(ci.dp_auth.certificate.der().to_vec()),
-        other_certs_in_chain: None,
-        crl_list: None,
-        unknown_tags: vec![],
-    };
-    let mut lpa_cap = None;
-    if let Some(c) = &req.lpa_rsp_capability {
-        let mut content = Vec::new();
-        c.0.write_content(&mut content);
-        lpa_cap = Some(content);
-    }
+    let outcome = cma::initiate_authentication(
+        &cfg.cma(),
+        &identity.server_auth(),
+        req,
+        transaction_id.clone(),
+        server_challenge,
+    )
+    .map_err(|r| fail(r.into()))?;
     let session = Session {
         transaction_id,
         created_at: now,
         expires_at: now + cfg.session_ttl,
-        state: SessionState::Initiated(Initiated {
-            euicc_challenge: req.euicc_challenge.0,
-            server_challenge,
-            ci_pk_id: ci.ci_pk_id().to_vec(),
-            curve: ci.curve(),
-            euicc_info1: info1
-                .encode(&lossless())
-                .map_err(|e| fail(Refusal::Internal(e.to_string())))?,
-            lpa_rsp_capability: lpa_cap,
-            peer: StoredProfile::from(&peer),
-            server_v3: cfg.is_v3(),
-        }),
+        state: SessionState::Initiated(outcome.initiated),
     };
     Ok(InitiateOutcome {
-        response,
+        response: outcome.response,
         session,
-        peer,
+        peer: outcome.peer,
     })
 }
 
@@ -243,59 +139,14 @@ pub fn verify_authenticate_client(
             "session already authenticated",
         ));
     };
-    if req.transaction_id != session.transaction_id {
-        return Err(Refusal::InvalidTransactionId(
-            "transactionId of the request",
-        ));
-    }
-    let ok = match &req.authenticate_server_response {
-        AuthenticateServerResponse::Ok(ok) => ok,
-        AuthenticateServerResponse::Error(e) => {
-            return Err(Refusal::EuiccError(e.authenticate_error_code));
-        }
-    };
-    let anchors = identity.trust_anchors();
-    let others: Vec<Certificate> = match &ok.other_certs_in_chain {
-        Some(list) => list
-            .iter()
-            .map(|c| parse_cert(c.der(), Refusal::EumCertificateInvalid))
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
-    let eum = parse_cert(ok.next_cert_in_chain.der(), Refusal::EumCertificateInvalid)?;
-    x509::verify_sgp22_chain(&eum, &others, &anchors, now, Sgp22Role::Eum)
-        .map_err(|e| Refusal::from_eum_chain(&e))?;
-    let euicc = parse_cert(ok.euicc_certificate.der(), Refusal::EuiccCertificateInvalid)?;
-    let mut intermediates = vec![eum];
-    intermediates.extend(others);
-    x509::verify_sgp22_chain(&euicc, &intermediates, &anchors, now, Sgp22Role::Euicc)
-        .map_err(|e| Refusal::from_euicc_chain(&e))?;
-    let eid = euicc
-        .eid()
-        .and_then(|e| e.parse::<Eid>().ok())
-        .ok_or_else(|| Refusal::EuiccCertificateInvalid("no valid EID".into()))?;
-    let euicc_key = euicc
-        .public_key()
-        .map_err(|e| Refusal::EuiccCertificateInvalid(e.to_string()))?;
-    euicc_key
-        .verify_raw(ok.euicc_signed1.raw(), &ok.euicc_signature1)
-        .map_err(|_| Refusal::EuiccSignatureInvalid("euiccSignature1"))?;
-    let signed1 = ok.euicc_signed1.value();
-    if signed1.transaction_id != session.transaction_id {
-        return Err(Refusal::InvalidTransactionId(
-            "transactionId in euiccSigned1",
-        ));
-    }
-    if signed1.server_challenge.0 != initiated.server_challenge {
-        return Err(Refusal::EuiccSignatureInvalid("serverChallenge"));
-    }
-    if !signed1
-        .server_address
-        .eq_ignore_ascii_case(&identity.address)
-    {
-        return Err(Refusal::InvalidDpAddress);
-    }
-    let ctx = match &signed1.ctx_params1 {
+    let verified = cma::verify_authenticate_client(
+        &identity.server_auth(),
+        initiated,
+        &session.transaction_id,
+        req,
+        now,
+    )?;
+    let ctx = match &verified.euicc_signed1.ctx_params1 {
         CtxParams1::CommonAuthentication(c) => c,
         CtxParams1::DeviceChange(_) | CtxParams1::ProfileRecovery(_) => {
             return Err(Refusal::DeviceChangeNotSupported);
@@ -306,36 +157,14 @@ pub fn verify_authenticate_client(
             ));
         }
     };
-    // Tamper checks: the unsigned copies against the signed ones (sgp22.md §0.3). They are
-    // v3 checks on v3 carriers: a v2 server does not know these fields and ignores them.
-    let info1 = EuiccInfo1::decode(&initiated.euicc_info1)
-        .map_err(|e| Refusal::Internal(format!("stored euiccInfo1: {e}")))?;
-    if initiated.server_v3
-        && let Some(c1) = &info1.euicc_rsp_capability
-        && *c1 != signed1.euicc_info2.euicc_rsp_capability
-    {
-        return Err(Refusal::EuiccRspCapabilityChanged);
-    }
-    let signed_lpa = ctx
-        .device_info
-        .lpa_rsp_capability
-        .as_ref()
-        .map(|c: &LpaRspCapability| {
-            let mut content = Vec::new();
-            c.0.write_content(&mut content);
-            content
-        });
-    if initiated.server_v3 && signed_lpa != initiated.lpa_rsp_capability {
-        return Err(Refusal::LpaRspCapabilityChanged);
-    }
     Ok(ClientVerified {
-        eid,
+        eid: verified.eid,
         matching_id: ctx.matching_id.clone().filter(|m| !m.is_empty()),
-        euicc_info2: signed1.euicc_info2.clone(),
-        euicc_certificate: ok.euicc_certificate.der().to_vec(),
-        eum_certificate: ok.next_cert_in_chain.der().to_vec(),
-        euicc_signature1: ok.euicc_signature1.clone(),
-        initiated: initiated.clone(),
+        euicc_info2: verified.euicc_signed1.euicc_info2.clone(),
+        euicc_certificate: verified.euicc_certificate,
+        eum_certificate: verified.eum_certificate,
+        euicc_signature1: verified.euicc_signature1,
+        initiated: verified.initiated,
     })
 }
 

@@ -669,6 +669,98 @@ impl AdminProtocolPolicy {
     }
 }
 
+// ---- CMA bodies ↔ DER (ES9+ and ES11 share them) -------------------------------------------------
+
+/// A JSON field whose content is not what the function expects (answered `1.6`/`2.1`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// The JSON field name.
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, e: impl fmt::Display) -> FieldError {
+        FieldError {
+            field,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// `lpaRspCapability` as sent: a BIT STRING TLV (`03` or the context tag `85`).
+pub fn lpa_rsp_capability_from_json(bytes: &[u8]) -> Result<crate::LpaRspCapability, FieldError> {
+    let field = "lpaRspCapability";
+    let t = rsp_types::tlv::parse_single(bytes).map_err(|e| FieldError::new(field, e))?;
+    if !matches!(t.tag.value(), 0x03 | 0x85) {
+        return Err(FieldError::new(field, "not a BIT STRING"));
+    }
+    crate::BitString::from_content(t.value, "LpaRspCapability")
+        .map(crate::LpaRspCapability)
+        .map_err(|e| FieldError::new(field, e))
+}
+
+/// The DER `InitiateAuthenticationRequest` of a JSON `initiateAuthentication` body (the
+/// address is `smdpAddress` on ES9+, `smdsAddress` on ES11).
+pub fn initiate_authentication_from_json(
+    euicc_challenge: &[u8],
+    euicc_info1: &[u8],
+    address: String,
+    lpa_rsp_capability: Option<&[u8]>,
+) -> Result<crate::InitiateAuthenticationRequest, FieldError> {
+    let euicc_challenge = <[u8; 16]>::try_from(euicc_challenge)
+        .map(crate::Octet16)
+        .map_err(|_| FieldError::new("euiccChallenge", "must be 16 bytes"))?;
+    let euicc_info1 =
+        crate::EuiccInfo1::decode(euicc_info1).map_err(|e| FieldError::new("euiccInfo1", e))?;
+    let lpa_rsp_capability = lpa_rsp_capability
+        .map(lpa_rsp_capability_from_json)
+        .transpose()?;
+    Ok(crate::InitiateAuthenticationRequest {
+        euicc_challenge,
+        smdp_address: address,
+        euicc_info1,
+        lpa_rsp_capability,
+        unknown_tags: vec![],
+    })
+}
+
+/// The JSON `initiateAuthentication` output of a DER one (signature with its `5F37` header,
+/// `euiccCiPKIdToBeUsed` as an OCTET STRING TLV).
+pub fn initiate_authentication_ok_to_json(
+    ok: &crate::InitiateAuthenticationOk,
+) -> InitiateAuthenticationOk {
+    let mut ski = Vec::with_capacity(ok.euicc_ci_pk_id_to_be_used.len() + 2);
+    if let Ok(tag) = rsp_types::tlv::Tag::from_u32(0x04) {
+        let _ = rsp_types::tlv::encode_tlv(tag, &ok.euicc_ci_pk_id_to_be_used, &mut ski);
+    }
+    InitiateAuthenticationOk {
+        transaction_id: ok.transaction_id.clone(),
+        server_signed1: ok.server_signed1.raw().to_vec(),
+        server_signature1: crate::cma::signature_tlv(&ok.server_signature1),
+        euicc_ci_pk_id_to_be_used: ski,
+        server_certificate: ok.server_certificate.0.clone(),
+        other_certs_in_chain: None,
+        crl_list: None,
+    }
+}
+
+/// The DER `AuthenticateClientRequest` of a JSON `authenticateClient` body.
+pub fn authenticate_client_from_json(
+    r: &AuthenticateClientRequest,
+) -> Result<crate::AuthenticateClientRequest, FieldError> {
+    let asr = crate::AuthenticateServerResponse::decode(&r.authenticate_server_response)
+        .map_err(|e| FieldError::new("authenticateServerResponse", e))?;
+    Ok(crate::AuthenticateClientRequest {
+        transaction_id: r.transaction_id.clone(),
+        authenticate_server_response: asr,
+        delete_notification_for_dc: None,
+        unknown_tags: vec![],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -15,13 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use rsp_sgp22::json::{self as wire, ADMIN_PROTOCOL_HEADER, CONTENT_TYPE};
 use rsp_sgp22::{
-    AuthenticateClientRequest, AuthenticateServerResponse, BitString, CancelSessionRequestEs9,
-    CancelSessionResponse, EuiccInfo1, GetBoundProfilePackageRequest,
-    InitiateAuthenticationRequest, LpaRspCapability, Octet16, PendingNotification,
-    PrepareDownloadResponse,
+    CancelSessionRequestEs9, CancelSessionResponse, GetBoundProfilePackageRequest,
+    PendingNotification, PrepareDownloadResponse,
 };
 use rsp_types::codes::sgp22::status;
-use rsp_types::tlv;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -98,23 +95,8 @@ fn invalid(field: &str, e: impl std::fmt::Display) -> Reply {
     Reply::failed(status::INVALID_PARAMETER, format!("{field}: {e}"))
 }
 
-/// `lpaRspCapability` as sent: a BIT STRING TLV (`03` or the context tag `85`).
-fn lpa_capability(bytes: &[u8]) -> Result<LpaRspCapability, Reply> {
-    let t = tlv::parse_single(bytes).map_err(|e| invalid("lpaRspCapability", e))?;
-    if !matches!(t.tag.value(), 0x03 | 0x85) {
-        return Err(invalid("lpaRspCapability", "not a BIT STRING"));
-    }
-    BitString::from_content(t.value, "LpaRspCapability")
-        .map(LpaRspCapability)
-        .map_err(|e| invalid("lpaRspCapability", e))
-}
-
-/// `04 <len> <SKI>`.
-fn ski_tlv(ski: &[u8]) -> Vec<u8> {
-    tlv::Tag::from_u32(0x04)
-        .ok()
-        .and_then(|t| tlv::encode_tlv_to_vec(t, ski).ok())
-        .unwrap_or_default()
+fn field(e: wire::FieldError) -> Reply {
+    invalid(e.field, e.message)
 }
 
 /// Runs `function` on a JSON body at `now`.
@@ -138,52 +120,24 @@ async fn dispatch(
     match function {
         Function::InitiateAuthentication => {
             let r: wire::InitiateAuthenticationRequest = parse(body)?;
-            let euicc_challenge = <[u8; 16]>::try_from(r.euicc_challenge.as_slice())
-                .map(Octet16)
-                .map_err(|_| invalid("euiccChallenge", "must be 16 bytes"))?;
-            let euicc_info1 =
-                EuiccInfo1::decode(&r.euicc_info1).map_err(|e| invalid("euiccInfo1", e))?;
-            let lpa_rsp_capability = r
-                .lpa_rsp_capability
-                .as_deref()
-                .map(lpa_capability)
-                .transpose()?;
-            let req = InitiateAuthenticationRequest {
-                euicc_challenge,
-                smdp_address: r.smdp_address,
-                euicc_info1,
-                lpa_rsp_capability,
-                unknown_tags: vec![],
-            };
+            let req = wire::initiate_authentication_from_json(
+                &r.euicc_challenge,
+                &r.euicc_info1,
+                r.smdp_address,
+                r.lpa_rsp_capability.as_deref(),
+            )
+            .map_err(field)?;
             let out = service
                 .initiate_authentication(&req, now)
                 .await
                 .map_err(|e| Reply::refused(&e))?;
-            let ok = out.response;
-            let sig = signature_tlv(&ok.server_signature1)
-                .map_err(|e| Reply::refused(&Es9Error::new(function, e)))?;
             Ok(Reply::json(&wire::InitiateAuthenticationResponse::ok(
-                wire::InitiateAuthenticationOk {
-                    transaction_id: ok.transaction_id,
-                    server_signed1: ok.server_signed1.raw().to_vec(),
-                    server_signature1: sig,
-                    euicc_ci_pk_id_to_be_used: ski_tlv(&ok.euicc_ci_pk_id_to_be_used),
-                    server_certificate: ok.server_certificate.0,
-                    other_certs_in_chain: None,
-                    crl_list: None,
-                },
+                wire::initiate_authentication_ok_to_json(&out.response),
             )))
         }
         Function::AuthenticateClient => {
             let r: wire::AuthenticateClientRequest = parse(body)?;
-            let asr = AuthenticateServerResponse::decode(&r.authenticate_server_response)
-                .map_err(|e| invalid("authenticateServerResponse", e))?;
-            let req = AuthenticateClientRequest {
-                transaction_id: r.transaction_id,
-                authenticate_server_response: asr,
-                delete_notification_for_dc: None,
-                unknown_tags: vec![],
-            };
+            let req = wire::authenticate_client_from_json(&r).map_err(field)?;
             let out = service
                 .authenticate_client(&req, now)
                 .await

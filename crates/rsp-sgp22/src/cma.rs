@@ -163,6 +163,31 @@ pub enum CmaRefusal {
 }
 
 impl CmaRefusal {
+    /// The JSON-binding subject / reason code (the same on ES9+ and ES11, sgp22.md §8.4).
+    pub fn status(&self) -> rsp_types::StatusCode {
+        use rsp_types::codes::sgp22::status;
+        match self {
+            CmaRefusal::InvalidServerAddress => status::INVALID_DP_ADDRESS,
+            CmaRefusal::EuiccVersionNotSupported => status::EUICC_VERSION_NOT_SUPPORTED,
+            CmaRefusal::CiPkIdNotSupported => status::CI_PKID_NOT_SUPPORTED,
+            CmaRefusal::NoCertificateForCi => status::NO_DP_CERTIFICATE_FOR_CI,
+            CmaRefusal::EumCertificateInvalid(_) => status::EUM_CERTIFICATE_INVALID,
+            CmaRefusal::EumCertificateExpired => status::EUM_CERTIFICATE_EXPIRED,
+            CmaRefusal::EuiccCertificateInvalid(_) => status::EUICC_CERTIFICATE_INVALID,
+            CmaRefusal::EuiccCertificateExpired => status::EUICC_CERTIFICATE_EXPIRED,
+            CmaRefusal::EuiccSignatureInvalid(_) => status::EUICC_SIGNATURE_INVALID,
+            CmaRefusal::CiPkUnknown => status::CI_PK_UNKNOWN,
+            CmaRefusal::InvalidTransactionId(_) => status::INVALID_TRANSACTION_ID,
+            CmaRefusal::EuiccRspCapabilityChanged => status::EUICC_CAPABILITY_CHANGED,
+            CmaRefusal::LpaRspCapabilityChanged => status::LPA_CAPABILITY_CHANGED,
+            CmaRefusal::EuiccError(_) => rsp_types::StatusCode::new(
+                rsp_types::codes::sgp22::subject::EUICC,
+                rsp_types::codes::sgp22::reason::EXECUTION_ERROR,
+            ),
+            CmaRefusal::Internal(_) => status::INTERNAL_ERROR,
+        }
+    }
+
     /// Maps a failed EUM chain.
     pub fn from_eum_chain(e: &X509Error) -> CmaRefusal {
         match e {

@@ -107,6 +107,11 @@ impl DsAuth {
     pub fn certificate(&self) -> &Certificate {
         &self.certificate
     }
+
+    /// SK.DSauth (signs serverSigned1 and smdsSigned2); never leaves the crate.
+    pub(crate) fn key(&self) -> &PrivateKey {
+        &self.key
+    }
 }
 
 /// What the eUICC asked for in `ctxParams1`.

@@ -223,15 +223,15 @@ impl EventStore {
         }
     }
 
-    /// Stores `reg`, replacing the EID's previous registration.
-    pub async fn save_push_registration(
+    /// The write storing `reg`, replacing the EID's previous registration (put it in the
+    /// batch that answers the eUICC).
+    pub async fn push_registration_op(
         &self,
         reg: &PushRegistration,
-        now: OffsetDateTime,
-    ) -> Result<(), EventStoreError> {
+    ) -> Result<WriteOp, EventStoreError> {
         let id = push_row_id(&reg.eid);
         let data = reg.to_bytes()?;
-        let op = match self.store.load_procedure(&id).await? {
+        Ok(match self.store.load_procedure(&id).await? {
             Some(rec) => WriteOp::AdvanceProcedure {
                 id,
                 expected_version: rec.version,
@@ -250,7 +250,16 @@ impl EventStore {
                 correlation: Some(reg.eid.clone()),
                 due_at: None,
             }),
-        };
+        })
+    }
+
+    /// Stores `reg`, replacing the EID's previous registration.
+    pub async fn save_push_registration(
+        &self,
+        reg: &PushRegistration,
+        now: OffsetDateTime,
+    ) -> Result<(), EventStoreError> {
+        let op = self.push_registration_op(reg).await?;
         self.apply(&[op], now).await
     }
 

@@ -9,6 +9,8 @@
 //!   [`client::ForwardingWorker`] that delivers queued ES15 calls until acknowledged.
 //! - [`es11`]: the event list after Common Mutual Authentication (v2 list, v3 signed list) and
 //!   push registration, sans-IO.
+//! - [`es11_service`]: ES11 Common Mutual Authentication (the shared [`rsp_sgp22::cma`] core
+//!   with CERT.DSauth), sessions in the store, the JSON and ASN.1 bindings.
 //! - [`caller`]: the caller identity from the mutual-TLS client certificate.
 //! - [`server`]: the mutual-TLS listener.
 
@@ -17,6 +19,7 @@
 pub mod caller;
 pub mod client;
 pub mod es11;
+pub mod es11_service;
 pub mod es12;
 pub mod event;
 pub mod server;

@@ -77,20 +77,28 @@ struct Ds {
     _dir: tempfile::TempDir,
 }
 
+/// CERT.DSauth (one per test process: every SM-DS node of a deployment shares it).
 fn ds_auth() -> (rsp_crypto::x509::Certificate, DsAuth) {
-    let (ci, ci_key) = ci();
-    let key = PrivateKey::generate(Curve::NistP256).unwrap();
-    let cert = pki::issue_sgp22_ds_auth_certificate(
-        &ci,
-        &ci_key,
-        &key,
-        "rsp test Root SM-DS",
-        ROOT_OID,
-        at() - Duration::days(1),
-        at() + Duration::days(30),
-    )
-    .unwrap();
-    (ci, DsAuth::new(cert, key).unwrap())
+    static DS: std::sync::OnceLock<(rsp_crypto::x509::Certificate, Vec<u8>, String)> =
+        std::sync::OnceLock::new();
+    let (ci, cert_der, key_pem) = DS.get_or_init(|| {
+        let (ci, ci_key) = ci();
+        let key = PrivateKey::generate(Curve::NistP256).unwrap();
+        let cert = pki::issue_sgp22_ds_auth_certificate(
+            &ci,
+            &ci_key,
+            &key,
+            "rsp test Root SM-DS",
+            ROOT_OID,
+            at() - Duration::days(1),
+            at() + Duration::days(30),
+        )
+        .unwrap();
+        (ci, cert.der().to_vec(), key.to_pkcs8_pem().to_string())
+    });
+    let cert = rsp_crypto::x509::Certificate::from_der(cert_der).unwrap();
+    let key = PrivateKey::from_pem(key_pem).unwrap();
+    (ci.clone(), DsAuth::new(cert, key).unwrap())
 }
 
 fn service(store: Arc<dyn rsp_store::Store>, v: &str, list: Es11Config) -> Es11Service {
@@ -392,21 +400,32 @@ async fn a_session_allows_one_authenticate_client_and_survives_a_restart() {
     let peer = pairing("3.1.0", "3.1.0");
     let ctx = common_ctx(&card, Some("EV-1"));
     let asr = authenticate_server(&mut card, &ok, ctx, peer);
-    // A second SM-DS node on the same store answers the second half (nothing in memory).
-    let svc2 = service(ds1.store.clone(), "3.1.0", Es11Config::default());
-    // The second node has another CERT.DSauth: CMA state is in the store, the signature of
-    // the list is by the node's key. Use the first node's router for the answer itself and
-    // prove the row is there from the second node.
-    let row = svc2
-        .events
-        .store()
+    // A second SM-DS node (a fresh service on the same store, as after a restart) answers the
+    // second half: nothing of the session is kept in memory.
+    let node2 = Ds {
+        app: router(Arc::new(service(
+            ds1.store.clone(),
+            "3.1.0",
+            Es11Config::default(),
+        ))),
+        events: EventStore::new(ds1.store.clone()),
+        store: ds1.store.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let first = authenticate_client(&node2, &ok, &asr, &peer).await;
+    let header = format!("{:?}", first.header);
+    let list = first.body.unwrap_or_else(|| panic!("refused: {header}"));
+    assert_eq!(
+        listed(&list, &peer),
+        vec![("EV-1".to_owned(), "smdp.example.com".to_owned())]
+    );
+    let row = node2
+        .store
         .load_procedure(&rsp_smds::es11_service::session_row_id(&ok.transaction_id))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.state, "Initiated");
-    let first = authenticate_client(&ds1, &ok, &asr, &peer).await;
-    assert!(first.body.is_some(), "{:?}", first.header);
+    assert_eq!(row.state, "Closed");
     let replay = authenticate_client(&ds1, &ok, &asr, &peer).await;
     assert_eq!(failed(&replay), ("8.10.1".into(), "3.9".into()));
 }

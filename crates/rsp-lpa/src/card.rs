@@ -215,6 +215,7 @@ pub fn es10_function_name(command: &[u8]) -> &'static str {
         [0xBF, 0x34, ..] => "eUICCMemoryReset",
         [0xBF, 0x3C, ..] => "GetEuiccConfiguredAddresses",
         [0xBF, 0x3F, ..] => "SetDefaultDpAddress",
+        [0xBF, 0x45, ..] => "VerifySmdsResponse",
         _ => "ES10",
     }
 }
@@ -440,6 +441,34 @@ impl<T: Es10Transport> Es10Card<T> {
             }
             .encode(&p),
             CancelSessionResponse::decode,
+        )
+    }
+
+    /// ES10a.GetEuiccConfiguredAddresses (defaultDpAddress, rootDsAddress).
+    pub fn get_euicc_configured_addresses(
+        &mut self,
+    ) -> Result<rsp_sgp22::EuiccConfiguredAddressesResponse, CardError> {
+        let p = self.profile;
+        self.call(
+            "GetEuiccConfiguredAddresses",
+            rsp_sgp22::EuiccConfiguredAddressesRequest {
+                unknown_tags: vec![],
+            }
+            .encode(&p),
+            rsp_sgp22::EuiccConfiguredAddressesResponse::decode,
+        )
+    }
+
+    /// ES10b.VerifySmdsResponse (v3): the SM-DS's signed answer, checked by the eUICC.
+    pub fn verify_smds_response(
+        &mut self,
+        request: &rsp_sgp22::VerifySmdsResponseRequest,
+    ) -> Result<rsp_sgp22::VerifySmdsResponseResponse, CardError> {
+        let p = self.profile;
+        self.call(
+            "VerifySmdsResponse",
+            request.encode(&p),
+            rsp_sgp22::VerifySmdsResponseResponse::decode,
         )
     }
 

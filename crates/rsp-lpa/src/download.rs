@@ -331,8 +331,8 @@ type ProgressFn = Box<dyn FnMut(&Progress) + Send>;
 
 /// An LPA bound to one card and one ES9+ client.
 pub struct Lpa<T: Es10Transport, S: Es9Client> {
-    config: LpaConfig,
-    card: Es10Card<T>,
+    pub(crate) config: LpaConfig,
+    pub(crate) card: Es10Card<T>,
     server: S,
     progress: Option<ProgressFn>,
 }
@@ -388,7 +388,7 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         (self.card.into_transport(), self.server)
     }
 
-    fn emit(&mut self, p: Progress) {
+    pub(crate) fn emit(&mut self, p: Progress) {
         if let Some(f) = self.progress.as_mut() {
             f(&p);
         }
@@ -410,28 +410,7 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         request: &DownloadRequest,
     ) -> Result<DownloadOutcome, DownloadError> {
         use DownloadStep as St;
-        let card_err = |step| move |e: CardError| DownloadError::new(step, FailureKind::Card(e));
-
-        self.emit(Progress::Step(St::GetEuiccChallenge));
-        let challenge = self
-            .card
-            .get_euicc_challenge()
-            .map_err(card_err(St::GetEuiccChallenge))?;
-        self.emit(Progress::Step(St::GetEuiccInfo));
-        let (info1, device) = self
-            .negotiate_device()
-            .map_err(card_err(St::GetEuiccInfo))?;
-
-        // InitiateAuthentication: the server is not known yet; encode for the device side (a
-        // v3 device sends lpaRspCapability, a v2 one sends no v3 element).
-        self.emit(Progress::Step(St::InitiateAuthentication));
-        let init = InitiateAuthenticationRequest {
-            euicc_challenge: challenge,
-            smdp_address: request.smdp_address.clone(),
-            euicc_info1: info1,
-            lpa_rsp_capability: device.lpa_rsp_capability.clone(),
-            unknown_tags: vec![],
-        };
+        let (init, device) = self.cma_initiate_request(&request.smdp_address)?;
         let ok = self
             .server
             .initiate_authentication(&request.smdp_address, &init, &device.profile)
@@ -483,6 +462,90 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         }
     }
 
+    /// CMA, first steps (shared by the ES9+ download and the ES11 discovery): GetEUICCChallenge,
+    /// GetEUICCInfo1/2 and the device negotiation, then the InitiateAuthentication request for
+    /// `address`. The server is not known yet, so the request is for the device side (a v3
+    /// device sends lpaRspCapability, a v2 one no v3 element).
+    // DownloadError is the public error of the whole procedure (already returned by value
+    // from `download`); boxing it here alone would only add a conversion.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn cma_initiate_request(
+        &mut self,
+        address: &str,
+    ) -> Result<(InitiateAuthenticationRequest, DeviceSide), DownloadError> {
+        use DownloadStep as St;
+        let card_err = |step| move |e: CardError| DownloadError::new(step, FailureKind::Card(e));
+        self.emit(Progress::Step(St::GetEuiccChallenge));
+        let challenge = self
+            .card
+            .get_euicc_challenge()
+            .map_err(card_err(St::GetEuiccChallenge))?;
+        self.emit(Progress::Step(St::GetEuiccInfo));
+        let (info1, device) = self
+            .negotiate_device()
+            .map_err(card_err(St::GetEuiccInfo))?;
+        self.emit(Progress::Step(St::InitiateAuthentication));
+        let init = InitiateAuthenticationRequest {
+            euicc_challenge: challenge,
+            smdp_address: address.to_string(),
+            euicc_info1: info1,
+            lpa_rsp_capability: device.lpa_rsp_capability.clone(),
+            unknown_tags: vec![],
+        };
+        Ok((init, device))
+    }
+
+    /// `ctxParamsForCommonAuthentication` with `matching_id` (none for an SM-DS event
+    /// retrieval) and this device's DeviceInfo.
+    pub(crate) fn common_ctx(
+        &self,
+        matching_id: Option<String>,
+        device: &DeviceSide,
+    ) -> CtxParams1 {
+        CtxParams1::CommonAuthentication(CtxParamsForCommonAuthentication {
+            matching_id,
+            device_info: self.config.device_info(device.lpa_rsp_capability.clone()),
+            operation_type: None,
+            iccid: None,
+            matching_id_source: None,
+            vendor_specific_extension: None,
+            unknown_tags: vec![],
+        })
+    }
+
+    /// CMA, ES10b.AuthenticateServer with the server's InitiateAuthentication answer (shared by
+    /// ES9+ and ES11). AuthenticateServer goes to the eUICC, but its ctxParams1 travels on,
+    /// signed, to the server. A v3 server gets the device-side encoding: DeviceInfo carries the
+    /// same lpaRspCapability as InitiateAuthentication (its tamper check compares the two,
+    /// which also catches a stripped unsigned copy). A v2 server gets the v2 encoding: no v3
+    /// element reaches it once its version is known (the card likewise encodes euiccInfo2 for
+    /// the server it verified).
+    pub(crate) fn cma_authenticate_server(
+        &mut self,
+        ok: rsp_sgp22::InitiateAuthenticationOk,
+        ctx: CtxParams1,
+        device: &DeviceSide,
+        session_side: &SessionSide,
+    ) -> Result<AuthenticateServerResponse, CardError> {
+        let card_peer = if session_side.server_is_v3 {
+            device.profile
+        } else {
+            session_side.profile
+        };
+        self.emit(Progress::Step(DownloadStep::AuthenticateServer));
+        let auth_req = AuthenticateServerRequest {
+            server_signed1: ok.server_signed1,
+            server_signature1: ok.server_signature1,
+            euicc_ci_pk_id_to_be_used: ok.euicc_ci_pk_id_to_be_used,
+            server_certificate: ok.server_certificate,
+            ctx_params1: ctx,
+            other_certs_in_chain: ok.other_certs_in_chain,
+            crl_list: ok.crl_list,
+            unknown_tags: vec![],
+        };
+        self.card.authenticate_server(&auth_req, &card_peer)
+    }
+
     async fn after_authentication(
         &mut self,
         request: &DownloadRequest,
@@ -495,40 +558,9 @@ impl<T: Es10Transport, S: Es9Client> Lpa<T, S> {
         let peer = session_side.profile;
         let undefined = cancel_session_reason::UNDEFINED_REASON;
 
-        // AuthenticateServer goes to the eUICC, but its ctxParams1 travels on, signed, to the
-        // server. A v3 server gets the device-side encoding: DeviceInfo carries the same
-        // lpaRspCapability as InitiateAuthentication (its tamper check compares the two, which
-        // also catches a stripped unsigned copy). A v2 server gets the v2 encoding: no v3
-        // element reaches it once its version is known (the card likewise encodes euiccInfo2
-        // for the server it verified).
-        let card_peer = if session_side.server_is_v3 {
-            device.profile
-        } else {
-            peer
-        };
-        self.emit(Progress::Step(St::AuthenticateServer));
-        let ctx = CtxParams1::CommonAuthentication(CtxParamsForCommonAuthentication {
-            matching_id: request.matching_id.clone(),
-            device_info: self.config.device_info(device.lpa_rsp_capability.clone()),
-            operation_type: None,
-            iccid: None,
-            matching_id_source: None,
-            vendor_specific_extension: None,
-            unknown_tags: vec![],
-        });
-        let auth_req = AuthenticateServerRequest {
-            server_signed1: ok.server_signed1,
-            server_signature1: ok.server_signature1,
-            euicc_ci_pk_id_to_be_used: ok.euicc_ci_pk_id_to_be_used,
-            server_certificate: ok.server_certificate,
-            ctx_params1: ctx,
-            other_certs_in_chain: ok.other_certs_in_chain,
-            crl_list: ok.crl_list,
-            unknown_tags: vec![],
-        };
+        let ctx = self.common_ctx(request.matching_id.clone(), device);
         let auth_resp = self
-            .card
-            .authenticate_server(&auth_req, &card_peer)
+            .cma_authenticate_server(ok, ctx, device, session_side)
             .map_err(|e| {
                 Failure::Cancel(St::AuthenticateServer, FailureKind::Card(e), undefined)
             })?;

@@ -127,7 +127,12 @@ pub struct HttpEs9Client {
     config: HttpConfig,
     log: WireLog,
     last_admin_protocol: Option<Svn>,
+    /// Path prefix of the JSON binding ([`JSON_PATH`] for ES9+, [`ES11_JSON_PATH`] for ES11).
+    json_path: &'static str,
 }
+
+/// Path prefix of ES11 in the JSON binding.
+pub const ES11_JSON_PATH: &str = "/gsma/rsp2/es11/";
 
 impl HttpEs9Client {
     /// A client with `config`, logging to a new [`WireLog`].
@@ -159,6 +164,7 @@ impl HttpEs9Client {
             config,
             log: WireLog::default(),
             last_admin_protocol: None,
+            json_path: JSON_PATH,
         })
     }
 
@@ -180,7 +186,11 @@ impl HttpEs9Client {
 
     fn url(&self, address: &str, function: Es9Function) -> String {
         match self.config.binding {
-            Binding::Json => format!("https://{address}{JSON_PATH}{}", function.json_path()),
+            Binding::Json => format!(
+                "https://{address}{}{}",
+                self.json_path,
+                function.json_path()
+            ),
             Binding::Asn1 => format!("https://{address}{ASN1_PATH}"),
         }
     }
@@ -689,5 +699,107 @@ impl Es9Client for HttpEs9Client {
 
     fn last_admin_protocol(&self) -> Option<Svn> {
         self.last_admin_protocol
+    }
+}
+
+/// ES11 (LPA → SM-DS) over HTTPS, JSON binding (`POST /gsma/rsp2/es11/{initiateAuthentication,
+/// authenticateClient}`): the same TLS, resolve, header and wire-log handling as
+/// [`HttpEs9Client`] (server-authenticated TLS; the trust roots are the CI / TLS CA that
+/// CERT.DS.TLS chains to). The wire log records the two calls under the ES9+ function names of
+/// the same name.
+pub struct HttpEs11Client {
+    inner: HttpEs9Client,
+}
+
+impl HttpEs11Client {
+    /// A client with `config` (its binding must be JSON: sgp22.md defines ES11 in JSON only).
+    pub fn new(config: HttpConfig) -> Result<HttpEs11Client, HttpSetupError> {
+        if config.binding != Binding::Json {
+            return Err(HttpSetupError::Client(
+                "ES11 is served in the JSON binding only".into(),
+            ));
+        }
+        let mut inner = HttpEs9Client::new(config)?;
+        inner.json_path = ES11_JSON_PATH;
+        Ok(HttpEs11Client { inner })
+    }
+
+    /// Logs to `log`.
+    pub fn with_log(self, log: WireLog) -> HttpEs11Client {
+        HttpEs11Client {
+            inner: self.inner.with_log(log),
+        }
+    }
+
+    /// A handle on the wire log.
+    pub fn log(&self) -> WireLog {
+        self.inner.log()
+    }
+}
+
+#[async_trait]
+impl crate::es11::Es11Client for HttpEs11Client {
+    async fn initiate_authentication(
+        &mut self,
+        address: &str,
+        request: &InitiateAuthenticationRequest,
+        peer: &Profile,
+    ) -> Result<InitiateAuthenticationOk, Es9Error> {
+        // The ES9+ body with `smdsAddress` for `smdpAddress` (the SM-DS accepts either).
+        Es9Client::initiate_authentication(&mut self.inner, address, request, peer).await
+    }
+
+    async fn authenticate_client(
+        &mut self,
+        address: &str,
+        request: &AuthenticateClientRequest,
+        peer: &Profile,
+    ) -> Result<rsp_sgp22::AuthenticateClientOkEs11, Es9Error> {
+        let f = Es9Function::AuthenticateClient;
+        let body = json::AuthenticateClientRequest {
+            transaction_id: request.transaction_id.clone(),
+            authenticate_server_response: request
+                .authenticate_server_response
+                .encode(peer)
+                .map_err(|e| encode_err(f, e))?,
+            delete_notification_for_dc: None,
+        };
+        let ok: rsp_sgp22::json_smds::Es11AuthenticateClientOk = self
+            .inner
+            .json_call(f, address, &body)
+            .await?
+            .ok_or_else(|| protocol(f, "response", "no output fields"))?;
+        let smds_signed2 = match &ok.smds_signed2 {
+            Some(der) => Some(rsp_sgp22::SignedSmds2(
+                Signed::decode(der, rsp_sgp22::SmdsSigned2::decode)
+                    .map_err(|e| protocol(f, "smdsSigned2", e))?,
+            )),
+            None => None,
+        };
+        let smds_signature2 = match &ok.smds_signature2 {
+            Some(tlv) => Some(tlv_value(f, "smdsSignature2", 0x5F37, tlv)?),
+            None => None,
+        };
+        Ok(rsp_sgp22::AuthenticateClientOkEs11 {
+            transaction_id: ok.transaction_id,
+            event_entries: ok.event_entries.map(|l| {
+                SeqOf(
+                    l.into_iter()
+                        .map(|e| rsp_sgp22::EventEntries {
+                            event_id: e.event_id,
+                            rsp_server_address: e.rsp_server_address,
+                            unknown_tags: vec![],
+                        })
+                        .collect(),
+                )
+            }),
+            smds_signed2,
+            smds_signature2,
+            unknown_tags: vec![],
+        })
+    }
+
+    fn last_admin_protocol(&self) -> Option<Svn> {
+        self.inner.last_admin_protocol
     }
 }

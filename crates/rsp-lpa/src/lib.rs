@@ -13,6 +13,9 @@
 //! - [`wire`]: the wire log of every ES9+ exchange, with tag-path helpers for assertions.
 //! - `harness` (feature `harness`): a real SM-DP+ over TLS, a consumer card and orders, for
 //!   end-to-end and interop tests.
+//! - [`es11`], [`discovery`]: [`Es11Client`] ([`HttpEs11Client`] over HTTPS) and
+//!   [`Lpa::discover`]: the events of this eUICC at an SM-DS (a v3 list only once the eUICC
+//!   verified it), [`Lpa::download_discovered`].
 //! - [`download`]: [`Lpa`]: profile download with cancellation on every failure
 //!   ([`DownloadError`]), notification delivery, profile list / enable / disable / delete, EID.
 
@@ -20,7 +23,9 @@
 
 pub mod card;
 pub mod config;
+pub mod discovery;
 pub mod download;
+pub mod es11;
 pub mod es9;
 #[cfg(feature = "harness")]
 pub mod harness;
@@ -30,11 +35,13 @@ pub mod wire;
 
 pub use card::{ApduTransport, CardError, Es10Card, Es10Log, Es10Transport};
 pub use config::{Consent, DeviceConfig, LpaConfig};
+pub use discovery::{DiscoveredEvent, DiscoveryError, DiscoveryStep};
 pub use download::{
     CancelReport, DownloadError, DownloadOutcome, DownloadRequest, DownloadStep, FailureKind, Lpa,
     NotificationReport, Progress, ResultDelivery, hash_confirmation_code,
 };
 pub use es9::{Es9Client, Es9Error, Es9Function};
-pub use http::{HttpConfig, HttpEs9Client};
+pub use es11::Es11Client;
+pub use http::{HttpConfig, HttpEs9Client, HttpEs11Client};
 pub use negotiation::{DeviceSide, SessionSide};
 pub use wire::{Binding, WireExchange, WireLog};

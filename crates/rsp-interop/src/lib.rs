@@ -14,9 +14,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod discovery;
 pub mod fixtures;
 pub mod gates;
 pub mod smdp;
+pub mod smds;
 
 use std::path::Path;
 use std::time::Instant;
@@ -59,13 +61,13 @@ pub struct Pairing {
 
 const V2_2_2: Svn = Svn::new(2, 2, 2);
 const V2_5_0: Svn = Svn::new(2, 5, 0);
-const V3_1_0: Svn = Svn::new(3, 1, 0);
+pub(crate) const V3_1_0: Svn = Svn::new(3, 1, 0);
 /// The v2 package version of the TS.48 profile.
 pub const PKG_V2: Svn = Svn::new(2, 3, 0);
 /// The v3 package version of the TS.48 profile.
 pub const PKG_V3: Svn = Svn::new(3, 1, 0);
 const V2_PACKAGES: &[Svn] = &[PKG_V2];
-const V3_PACKAGES: &[Svn] = &[PKG_V2, PKG_V3];
+pub(crate) const V3_PACKAGES: &[Svn] = &[PKG_V2, PKG_V3];
 
 /// The six pairings of the issue (sgp22.md §6).
 pub const PAIRINGS: [Pairing; 6] = [

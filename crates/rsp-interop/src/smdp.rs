@@ -117,6 +117,7 @@ pub struct Smdp {
     pub inventory: Arc<Inventory>,
     operator: reqwest::Client,
     running: Option<RunningServer>,
+    es12: Option<rsp_smdpp::es12::Es12Worker>,
 }
 
 impl std::fmt::Debug for Smdp {
@@ -155,6 +156,25 @@ pub fn inventory(fx: &Fixtures, versions: &[Svn]) -> Result<Inventory, BoxError>
 impl Smdp {
     /// Starts an SM-DP+ with `setup`, its store under `dir`.
     pub async fn start(fx: &Fixtures, setup: &ServerSetup, dir: &Path) -> Result<Smdp, BoxError> {
+        Smdp::start_with(fx, setup, dir, false).await
+    }
+
+    /// Starts an SM-DP+ that registers SM-DS events (ES12, mutual TLS with its CERT.DP.TLS,
+    /// trusting the SGP.26 CI for the SM-DS); [`Smdp::deliver_events`] runs its ES12 worker.
+    pub async fn start_with_smds(
+        fx: &Fixtures,
+        setup: &ServerSetup,
+        dir: &Path,
+    ) -> Result<Smdp, BoxError> {
+        Smdp::start_with(fx, setup, dir, true).await
+    }
+
+    async fn start_with(
+        fx: &Fixtures,
+        setup: &ServerSetup,
+        dir: &Path,
+        smds: bool,
+    ) -> Result<Smdp, BoxError> {
         let now = OffsetDateTime::now_utc();
         let v = setup.curve.sgp26_variant();
         let d = &fx.sgp26;
@@ -203,7 +223,7 @@ impl Smdp {
             dir.join(format!("smdp-{}.sqlite", setup.svn)).display()
         ))
         .await?;
-        let es9 = Es9Service::new(
+        let mut es9 = Es9Service::new(
             setup.es9_config()?,
             identity.clone(),
             inventory.clone(),
@@ -211,6 +231,28 @@ impl Smdp {
         );
         let mut es2 = Es2Plus::new(store.clone(), inventory.clone(), directory, SMDP_ADDRESS);
         es2.admin_protocol.ours = setup.svn;
+        let mut es12 = None;
+        if smds {
+            let registrar = Arc::new(rsp_smdpp::es12::EventRegistrar::new(SMDP_OID, SMDP_ADDRESS));
+            es9 = es9.with_smds_events(registrar.clone());
+            es2 = es2.with_smds_events(registrar);
+            let tls = rsp_smdpp::es12::tls_client_config(
+                identity
+                    .tls
+                    .chain
+                    .iter()
+                    .map(|c| c.der().to_vec())
+                    .collect(),
+                identity.tls.key().to_pkcs8_der().to_vec(),
+                &[ci.der().to_vec()],
+            )?;
+            es12 = Some(rsp_smdpp::es12::Es12Worker::new(
+                store.clone(),
+                rsp_smdpp::es12::http_client(tls)?,
+                setup.svn,
+                "interop-smdp",
+            ));
+        }
         let tls = server::tls_config(&identity, &[ci.der().to_vec()])?;
         let running = server::serve(ServerParts {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -231,7 +273,15 @@ impl Smdp {
             inventory,
             operator,
             running: Some(running),
+            es12,
         })
+    }
+
+    /// One round of the ES12 worker (registrations first); the number of calls acknowledged.
+    pub async fn deliver_events(&self) -> Result<usize, BoxError> {
+        let worker = self.es12.as_ref().ok_or("this SM-DP+ has no SM-DS link")?;
+        let report = worker.run_once(OffsetDateTime::now_utc()).await?;
+        Ok(report.delivered)
     }
 
     async fn es2<Req: serde::Serialize, Ok: serde::de::DeserializeOwned>(
@@ -277,6 +327,16 @@ impl Smdp {
     /// ES2+ DownloadOrder (profile type [`PROFILE_TYPE`]) and ConfirmOrder (`matching_id`,
     /// releaseFlag true) over HTTPS; the ICCID and both exchanges.
     pub async fn order(&self, matching_id: &str) -> Result<(Iccid, Vec<Es2Exchange>), BoxError> {
+        self.order_for(matching_id, None, None).await
+    }
+
+    /// As [`Smdp::order`], bound to `eid` and with the event to register at `smds_address`.
+    pub async fn order_for(
+        &self,
+        matching_id: &str,
+        eid: Option<&str>,
+        smds_address: Option<&str>,
+    ) -> Result<(Iccid, Vec<Es2Exchange>), BoxError> {
         let header = |id: &str| {
             Some(RequestHeader {
                 function_requester_identifier: OPERATOR.into(),
@@ -303,6 +363,8 @@ impl Smdp {
                     header: header("interop-2"),
                     iccid: Some(iccid.clone()),
                     matching_id: Some(matching_id.into()),
+                    eid: eid.map(str::to_owned),
+                    smds_address: smds_address.map(str::to_owned),
                     release_flag: Some(true),
                     ..Default::default()
                 },

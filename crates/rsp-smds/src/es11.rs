@@ -22,6 +22,7 @@
 
 use rsp_crypto::ecc::PrivateKey;
 use rsp_crypto::x509::{Certificate, Sgp22Role};
+use rsp_sgp22::cma::signature_tlv;
 use rsp_sgp22::json_smds::{Es11AuthenticateClientOk, EventEntryJson};
 use rsp_sgp22::{
     AuthenticateClientOkEs11, AuthenticateClientResponseEs11, CtxParamsForPushServiceRegistration,
@@ -30,7 +31,6 @@ use rsp_sgp22::{
     authenticate_client_error_es11 as err, event_type,
 };
 use rsp_types::codes::sgp22::{reason, status, subject};
-use rsp_types::tlv::{Tag, encode_tlv};
 use rsp_types::{Eid, Oid, StatusCode};
 use time::OffsetDateTime;
 
@@ -188,14 +188,6 @@ impl Es11Outcome {
     }
 }
 
-/// The `5F37` TLV of a raw signature.
-fn signature_tlv(raw: &[u8]) -> Result<Vec<u8>, Es11Refusal> {
-    let mut out = Vec::with_capacity(raw.len() + 3);
-    let tag = Tag::from_u32(0x5F37).map_err(Es11Refusal::internal)?;
-    encode_tlv(tag, raw, &mut out).map_err(Es11Refusal::internal)?;
-    Ok(out)
-}
-
 /// The events of `client.eid` selected by its MatchingID, oldest first, at most `max`.
 fn select<'a>(
     events: &'a [EventData],
@@ -336,7 +328,7 @@ pub fn authenticate_client_ok(
     )
     .map_err(Es11Refusal::internal)?;
     let mut to_sign = signed.raw().to_vec();
-    to_sign.extend_from_slice(&signature_tlv(&client.euicc_signature1)?);
+    to_sign.extend_from_slice(&signature_tlv(&client.euicc_signature1));
     let signature = ds_auth
         .key
         .sign_raw(&to_sign)
@@ -382,8 +374,7 @@ pub fn verify_signed_response<'a>(
         .public_key()
         .map_err(|_| VerifyError::Signature)?;
     let mut message = signed.0.raw().to_vec();
-    message
-        .extend_from_slice(&signature_tlv(euicc_signature1).map_err(|_| VerifyError::Signature)?);
+    message.extend_from_slice(&signature_tlv(euicc_signature1));
     key.verify_raw(&message, signature)
         .map_err(|_| VerifyError::Signature)?;
     let value = signed.0.value();
@@ -408,10 +399,7 @@ pub fn to_json(
     else {
         return Err(Es11Refusal::internal("re-decoded to an error"));
     };
-    let smds_signature2 = match &ok.smds_signature2 {
-        Some(raw) => Some(signature_tlv(raw)?),
-        None => None,
-    };
+    let smds_signature2 = ok.smds_signature2.as_deref().map(signature_tlv);
     Ok(Es11AuthenticateClientOk {
         transaction_id: ok.transaction_id.clone(),
         event_entries: ok.event_entries.as_ref().map(|l| {
